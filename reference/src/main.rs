@@ -1,0 +1,166 @@
+//! `mcp-gateway-reference`: run the reference gateway, or prepare secrets for its configuration.
+//!
+//! ```text
+//! mcp-gateway-reference serve --config fixtures/reference.toml [--bind 127.0.0.1:8080] [--issuer URL]
+//! mcp-gateway-reference hash-password < password.txt
+//! mcp-gateway-reference hash-key bak_...
+//! ```
+//!
+//! No logic lives here: parse flags, load the configuration, bind, serve.
+
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use mcp_gateway_reference::config::{JWT_SECRET_ENV, RawConfig, is_loopback_host};
+use mcp_gateway_reference::{AppState, Config, MemoryStore, Overrides, SystemClock, serve};
+
+#[derive(Debug, Parser)]
+#[command(name = "mcp-gateway-reference", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve {
+        /// The TOML configuration (users, agents, keys, limits).
+        #[arg(long, env = "MCP_GATEWAY_CONFIG")]
+        config: PathBuf,
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+        /// Public origin of the gateway (the OAuth issuer). Default: the configuration's, else
+        /// `http://<bound address>` when bound to loopback.
+        #[arg(long)]
+        issuer: Option<String>,
+    },
+    /// Print the argon2id PHC hash of the password read from standard input (for `password_hash`).
+    HashPassword,
+    /// Print the SHA-256 of an API key (for `api_key_sha256`); reads standard input without KEY.
+    HashKey { key: Option<String> },
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mcp-gateway-reference: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Serve {
+            config,
+            bind,
+            issuer,
+        } => serve_command(config, bind, issuer),
+        Command::HashPassword => {
+            let password = read_stdin_line()?;
+            println!(
+                "{}",
+                mcp_gateway_reference::login::hash_password(&password)?
+            );
+            Ok(())
+        }
+        Command::HashKey { key } => {
+            let key = match key {
+                Some(key) => key,
+                None => read_stdin_line()?,
+            };
+            println!("{}", mcp_gateway_reference::secrets::sha256_hex(&key));
+            Ok(())
+        }
+    }
+}
+
+fn serve_command(path: PathBuf, bind: SocketAddr, issuer: Option<String>) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let raw: RawConfig =
+        toml::from_str(&text).with_context(|| format!("cannot parse {}", path.display()))?;
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        let local = listener.local_addr()?;
+        let issuer = match issuer.or_else(|| raw.gateway.issuer.clone()) {
+            Some(issuer) => issuer,
+            None if is_loopback_host(&local.ip().to_string()) => format!("http://{local}"),
+            None => anyhow::bail!(
+                "bound to {local}, which is not loopback: set --issuer to the public https origin"
+            ),
+        };
+        let overrides = Overrides {
+            issuer: Some(issuer),
+            jwt_secret: std::env::var(JWT_SECRET_ENV).ok(),
+        };
+        let config = Config::validate(raw, &overrides)
+            .with_context(|| format!("invalid configuration {}", path.display()))?;
+        if config.demo {
+            tracing::warn!(
+                "{} holds DEMO secrets (public passwords, keys and JWT secret): never expose this gateway",
+                path.display()
+            );
+        }
+        if config.insecure_issuer() {
+            tracing::warn!(issuer = %config.issuer, "issuer is plain http on a non-loopback host (RFC 8414 §2 requires https)");
+        }
+        let store = Arc::new(MemoryStore::new(config.limits.clone()));
+        let issuer = config.issuer.clone();
+        let state = AppState::new(config, Arc::new(SystemClock), store)?;
+        // A stable line that scripts (xtask) wait for.
+        println!("listening on http://{local} (issuer {issuer})");
+        serve(listener, state, shutdown_signal()).await?;
+        tracing::info!("shut down");
+        Ok(())
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM, starting a graceful shutdown.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+fn read_stdin_line() -> anyhow::Result<String> {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input)?;
+    let line = input.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(!line.is_empty(), "nothing on standard input");
+    Ok(line)
+}

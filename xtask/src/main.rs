@@ -1,0 +1,33 @@
+//! `cargo xtask <task>`: the project's automation, in Rust (matklad's cargo-xtask convention).
+//!
+//! - `serve`: build and run the reference gateway with the demo world (`fixtures/reference.toml`).
+//!
+//! Every task shells out to `cargo`; this crate depends on nothing of the workspace.
+
+mod flags;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let flags = flags::Xtask::parse();
+    let result = match flags.command {
+        flags::Command::Serve(args) => serve::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+fn project_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
