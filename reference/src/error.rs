@@ -12,6 +12,8 @@
 
 use std::borrow::Cow;
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, html};
@@ -144,6 +146,30 @@ impl IntoResponse for OAuthError {
             );
         }
         response
+    }
+}
+
+/// The raw request body, or an OAuth JSON error (`413` past the body limit, `400` if unreadable)
+/// instead of axum's plain-text rejection, so every answer of an OAuth endpoint has one format.
+#[derive(Debug)]
+pub struct OAuthBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for OAuthBody {
+    type Rejection = OAuthError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(request, state)
+            .await
+            .map(OAuthBody)
+            .map_err(|rejection| {
+                let status = rejection.status();
+                let description = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "the request body is too large"
+                } else {
+                    "the request body could not be read"
+                };
+                OAuthError::invalid_request(description).with_status(status)
+            })
     }
 }
 

@@ -20,6 +20,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -57,8 +58,16 @@ pub async fn login_submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let Ok(body) = body else {
+        return ErrorPage::new(
+            ErrorCode::InvalidRequest,
+            "The sign-in form could not be read.",
+        )
+        .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+        .into_response();
+    };
     let form = Params::parse(&body);
     let Some(request_id) = form.get("request_id") else {
         return unknown_request().into_response();

@@ -16,6 +16,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -39,7 +40,7 @@ pub async fn mcp(
     State(state): State<AppState>,
     Path(agent_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if let Some(origin) = headers.get(header::ORIGIN) {
         let allowed = origin
@@ -78,6 +79,17 @@ pub async fn mcp(
             );
         }
     }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return rpc_error(
+                rejection.status(),
+                Value::Null,
+                INVALID_REQUEST,
+                "the request body is too large or unreadable",
+            );
+        }
+    };
     let message: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => {

@@ -16,7 +16,6 @@
 //! and a per-IP rate limit.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -25,7 +24,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::config::{Config, is_loopback_host};
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{ErrorCode, OAuthBody, OAuthError};
 use crate::secrets::random_token;
 use crate::state::{AppState, ClientIp};
 use crate::store::{RegisteredClient, StoreError};
@@ -60,7 +59,7 @@ pub async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    OAuthBody(body): OAuthBody,
 ) -> Result<Response, OAuthError> {
     state.limiters.check_registration(ip)?;
     if let Some(content_type) = headers.get(header::CONTENT_TYPE)

@@ -17,7 +17,6 @@
 //! The refresh grant is in `refresh.rs`. Every answer carries `Cache-Control: no-store` (§3.2.3).
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -25,7 +24,7 @@ use serde::Serialize;
 
 use crate::clock::UnixTime;
 use crate::config::{ACCESS_TOKEN_TTL, AUTHORIZATION_CODE_TTL, REFRESH_TOKEN_IDLE_TTL};
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{ErrorCode, OAuthBody, OAuthError};
 use crate::form::Params;
 use crate::jwt::AccessTokenClaims;
 use crate::resource::Resource;
@@ -61,7 +60,7 @@ pub struct Grant {
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    OAuthBody(body): OAuthBody,
 ) -> Result<Response, OAuthError> {
     let form_encoded = headers
         .get(header::CONTENT_TYPE)

@@ -6,6 +6,7 @@
 
 mod flags;
 mod serve;
+mod tidy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

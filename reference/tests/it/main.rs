@@ -5,4 +5,5 @@
 
 mod support;
 
+mod readme;
 mod smoke;
