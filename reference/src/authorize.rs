@@ -60,7 +60,10 @@ pub async fn authorize(
     if let Some(name) = params.repeated().iter().find(|n| n.as_str() != "resource") {
         return back.send(
             ErrorCode::InvalidRequest,
-            &format!("parameter {name} must not be repeated (OAuth 2.1 §3.1)"),
+            &format!(
+                "parameter {} must not be repeated (OAuth 2.1 section 3.1)",
+                crate::error::describe_value(name)
+            ),
         );
     }
     match params.get("response_type") {

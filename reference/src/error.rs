@@ -124,11 +124,35 @@ impl OAuthError {
     }
 }
 
+/// RFC 6749 §5.2 / §4.1.2.1: `error_description` is limited to `%x20-21 / %x23-5B / %x5D-7E`
+/// (printable ASCII without `"` and `\`). Our texts respect it; this is the safety net for any that
+/// quote client input.
+pub fn sanitize_description(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .collect()
+}
+
+/// A client-supplied value (a parameter name, a grant type) made safe to quote in an
+/// `error_description`: at most 40 characters of the allowed set.
+pub fn describe_value(value: &str) -> String {
+    let mut out = sanitize_description(value);
+    if out.chars().count() > 40 {
+        out = out.chars().take(40).collect::<String>() + "...";
+    }
+    out
+}
+
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({
             "error": self.code.as_str(),
-            "error_description": self.description,
+            "error_description": sanitize_description(&self.description),
         });
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
@@ -219,5 +243,18 @@ impl IntoResponse for ErrorPage {
             (self.status, axum::response::Html(markup.into_string())).into_response();
         crate::login::page_security_headers(response.headers_mut());
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_descriptions_stay_in_the_rfc_6749_charset() {
+        assert_eq!(sanitize_description("a \"b\" \\ c § é"), "a 'b' / c ? ?");
+        let long = describe_value(&"x".repeat(100));
+        assert_eq!(long.len(), 43);
+        assert!(describe_value("grant\"type").contains('\''));
     }
 }

@@ -114,7 +114,7 @@ pub async fn mcp(
             StatusCode::BAD_REQUEST,
             Value::Null,
             INVALID_REQUEST,
-            "jsonrpc must be \"2.0\"",
+            "jsonrpc must be 2.0",
         );
     }
     let Some(method) = object.get("method").and_then(Value::as_str) else {
@@ -142,7 +142,11 @@ pub async fn mcp(
 
 /// `GET`/`DELETE /{AGENT_ID}/mcp`: no server-initiated SSE stream and no sessions (405, as the
 /// Streamable HTTP transport allows).
-pub async fn method_not_allowed() -> Response {
+pub async fn method_not_allowed(Path(agent_id): Path<String>) -> Response {
+    if AgentId::parse(&agent_id).is_none() {
+        // Not a possible agent (e.g. `/.well-known/mcp`): nothing lives here.
+        return crate::discovery::fallback().await;
+    }
     let mut response = (
         StatusCode::METHOD_NOT_ALLOWED,
         Json(json!({ "error": "method_not_allowed", "error_description": "use POST" })),
@@ -189,7 +193,7 @@ fn handle(
                         "content": [{ "type": "text", "text": text }],
                         "isError": false,
                     })),
-                    None => Err((INVALID_PARAMS, "echo needs a string argument \"text\"")),
+                    None => Err((INVALID_PARAMS, "echo needs a string argument named text")),
                 },
                 _ => Err((INVALID_PARAMS, "unknown tool")),
             }

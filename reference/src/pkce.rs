@@ -48,13 +48,13 @@ impl ChallengeError {
         match self {
             ChallengeError::Missing => "code_challenge is required (PKCE, RFC 7636)",
             ChallengeError::MethodMissing => {
-                "code_challenge_method is required: omitted means \"plain\" (RFC 7636 §4.3), and only S256 is supported"
+                "code_challenge_method is required: omitted means plain (RFC 7636 section 4.3), and only S256 is supported"
             }
             ChallengeError::MethodUnsupported => {
                 "transform algorithm not supported: code_challenge_method must be S256"
             }
             ChallengeError::Malformed => {
-                "code_challenge must be 43 base64url characters (an S256 challenge, RFC 7636 §4.2)"
+                "code_challenge must be 43 base64url characters (an S256 challenge, RFC 7636 section 4.2)"
             }
         }
     }

@@ -122,7 +122,7 @@ impl ClientRegistrationRequest {
             Some(Value::String(method)) if method == "none" => {}
             Some(Value::String(_)) => {
                 return Err(metadata_error(
-                    "only public clients are supported: token_endpoint_auth_method must be \"none\"",
+                    "only public clients are supported: token_endpoint_auth_method must be none",
                 ));
             }
             Some(_) => {
@@ -183,7 +183,7 @@ impl ClientRegistrationRequest {
             string_array(metadata, "response_types")?.unwrap_or_else(|| vec!["code".to_owned()]);
         if response_types.iter().any(|t| t != "code") {
             return Err(metadata_error(
-                "only the response type \"code\" is supported (OAuth 2.1 removed the implicit grant)",
+                "only the response type code is supported (OAuth 2.1 removed the implicit grant)",
             ));
         }
 
@@ -200,12 +200,13 @@ impl ClientRegistrationRequest {
                     .find(|g| !matches!(g.as_str(), "authorization_code" | "refresh_token"))
                 {
                     return Err(metadata_error(format!(
-                        "grant type {bad:?} is not supported for public clients"
+                        "grant type {} is not supported for public clients",
+                        crate::error::describe_value(bad)
                     )));
                 }
                 if !requested.iter().any(|g| g == "authorization_code") {
                     return Err(metadata_error(
-                        "grant_types must include \"authorization_code\" (response type \"code\")",
+                        "grant_types must include authorization_code (response type code)",
                     ));
                 }
                 // RFC 7591 §3.2.1: echo what is actually registered. A refresh grant asked of a

@@ -72,7 +72,7 @@ pub async fn token(
         });
     if !form_encoded {
         return Err(OAuthError::invalid_request(
-            "the token request must be application/x-www-form-urlencoded (OAuth 2.1 §3.2)",
+            "the token request must be application/x-www-form-urlencoded (OAuth 2.1 section 3.2)",
         ));
     }
     if headers.contains_key(header::AUTHORIZATION) {
@@ -84,7 +84,8 @@ pub async fn token(
     let params = Params::parse(&body);
     if let Some(name) = params.repeated().first() {
         return Err(OAuthError::invalid_request(format!(
-            "parameter {name} must not be repeated (OAuth 2.1 §3.2)"
+            "parameter {} must not be repeated (OAuth 2.1 section 3.2)",
+            crate::error::describe_value(name)
         )));
     }
     if params.get("client_secret").is_some() {
@@ -143,7 +144,7 @@ async fn authorization_code_grant(
         .get("code")
         .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let verifier = params.get("code_verifier").ok_or_else(|| {
-        OAuthError::invalid_request("code_verifier is required (PKCE, RFC 7636 §4.5)")
+        OAuthError::invalid_request("code_verifier is required (PKCE, RFC 7636 section 4.5)")
     })?;
     let code_hash = sha256_hex(code);
     let record =
@@ -157,7 +158,7 @@ async fn authorization_code_grant(
     }
     if !record.code_challenge.verify(verifier) {
         return Err(OAuthError::invalid_grant(
-            "code_verifier does not match the code_challenge (RFC 7636 §4.6)",
+            "code_verifier does not match the code_challenge (RFC 7636 section 4.6)",
         ));
     }
     if let Some(sent) = params.get("redirect_uri")
