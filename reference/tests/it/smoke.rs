@@ -12,7 +12,11 @@ async fn guide_flow_register_authorize_login_exchange_call() {
     assert_eq!(tokens.body["token_type"], "Bearer");
     assert_eq!(tokens.body["expires_in"], 3600);
     let response = gw
-        .mcp(RESEARCH, Some(&tokens.access_token), json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .mcp(
+            RESEARCH,
+            Some(&tokens.access_token),
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        )
         .await;
     assert_eq!(response.status(), 200);
     let who = gw.whoami(RESEARCH, &tokens.access_token).await;

@@ -223,11 +223,7 @@ impl TestGateway {
     }
 
     /// Runs authorize + login as `user` and returns the redirect back to the client.
-    pub async fn obtain_code(
-        &self,
-        params: &[(&str, &str)],
-        user: (&str, &str),
-    ) -> Callback {
+    pub async fn obtain_code(&self, params: &[(&str, &str)], user: (&str, &str)) -> Callback {
         let browser = self.browser();
         let authorize = self.authorize(&browser, params).await;
         let page = self.login_page(&browser, authorize).await;
@@ -483,7 +479,10 @@ pub async fn assert_oauth_error(response: Response, status: StatusCode, code: &s
         .get(CONTENT_TYPE)
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     let cache = response
         .headers()
         .get(CACHE_CONTROL)
@@ -493,7 +492,10 @@ pub async fn assert_oauth_error(response: Response, status: StatusCode, code: &s
     assert_eq!(body["error"], code, "error code in {body}");
     assert_schema("oauth-error", &body);
     for leak in ["access_token", "refresh_token", "client_secret"] {
-        assert!(body.get(leak).is_none(), "{leak} leaked in an error: {body}");
+        assert!(
+            body.get(leak).is_none(),
+            "{leak} leaked in an error: {body}"
+        );
     }
     body
 }
