@@ -21,13 +21,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
-use crate::config::{PENDING_AUTHORIZATION_TTL, SCOPE, is_loopback_host};
+use crate::config::{MAX_STATE_LENGTH, PENDING_AUTHORIZATION_TTL, SCOPE, is_loopback_host};
 use crate::error::{ErrorCode, ErrorPage};
 use crate::form::Params;
 use crate::pkce::CodeChallenge;
 use crate::resource::Resource;
 use crate::secrets::{random_token, sha256_hex};
-use crate::state::AppState;
+use crate::state::{AppState, ClientIp};
 use crate::store::{PendingAuthorization, RegisteredClient, StoreError};
 
 /// Cookie that identifies the browser across `/oauth/authorize` and the login page.
@@ -36,9 +36,22 @@ pub const BROWSER_COOKIE: &str = "mcp_gw_browser";
 /// `GET /oauth/authorize`
 pub async fn authorize(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    if let Err(limited) = state.limiters.check_authorization(ip) {
+        let wait = limited.retry_after.unwrap_or(60);
+        let mut page = ErrorPage::new(
+            ErrorCode::TemporarilyUnavailable,
+            "Too many sign-in attempts from your network. Wait a minute and try again.",
+        )
+        .with_status(StatusCode::TOO_MANY_REQUESTS)
+        .into_response();
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return page;
+    }
     let params = Params::parse(query.unwrap_or_default().as_bytes());
 
     // Step 1: client and redirect URI. Failures here render a page and never redirect.
@@ -64,6 +77,15 @@ pub async fn authorize(
                 "parameter {} must not be repeated (OAuth 2.1 section 3.1)",
                 crate::error::describe_value(name)
             ),
+        );
+    }
+    if params
+        .get("state")
+        .is_some_and(|s| s.len() > MAX_STATE_LENGTH)
+    {
+        return back.send(
+            ErrorCode::InvalidRequest,
+            &format!("state must not be longer than {MAX_STATE_LENGTH} bytes"),
         );
     }
     match params.get("response_type") {
@@ -112,10 +134,10 @@ pub async fn authorize(
             );
         }
     };
-    let (browser_id, new_cookie) = match browser_id(&headers) {
-        Some(id) => (id, false),
+    let browser_id = match browser_id(&headers) {
+        Some(id) => id,
         None => match random_token(32) {
-            Ok(id) => (id, true),
+            Ok(id) => id,
             Err(_) => {
                 return back.send(
                     ErrorCode::ServerError,
@@ -129,7 +151,6 @@ pub async fn authorize(
         client_id: client.client_id.clone(),
         client_name: client.client_name.clone(),
         redirect_uri,
-        redirect_uri_sent: params.get("redirect_uri").is_some(),
         state: back.state.clone(),
         code_challenge,
         resource,
@@ -158,7 +179,8 @@ pub async fn authorize(
         request_id
     );
     let mut response = see_other(&location);
-    if new_cookie {
+    // Set (or refresh) the cookie every time, so it outlives the pending request it binds.
+    {
         let secure = if state.config.issuer.starts_with("https://") {
             "; Secure"
         } else {
@@ -230,35 +252,45 @@ fn validated_redirect_uri(client: &RegisteredClient, params: &Params) -> Result<
 /// OAuth 2.1 §4.1.1 / RFC 3986 §6.2.1: simple string comparison, except that for loopback redirect
 /// URIs the port is ignored ("Loopback Interface Redirection"; Claude Code registers
 /// `http://localhost/callback` and listens on an ephemeral port). Scheme, host, path and query must
-/// still be identical strings.
+/// still be identical.
+///
+/// The loopback comparison works on parsed components, and the requested URI must be in the
+/// canonical form a URL parser gives it: the redirect goes to the parsed URL, so a raw string that
+/// parses into something else (`http://localhost:1\x/callback` has the path `/x/callback`) must
+/// not match.
 pub fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
     if registered == requested {
         return true;
     }
     match (
-        without_loopback_port(registered),
-        without_loopback_port(requested),
+        loopback_without_port(registered),
+        loopback_without_port(requested),
     ) {
-        (Some(a), Some(b)) => a == b,
+        (Some(a), Some(b)) => a == b && is_canonical(requested),
         _ => false,
     }
 }
 
-/// The URI with its port removed, if it is an `http` URI on a loopback host; `None` otherwise.
-fn without_loopback_port(uri: &str) -> Option<String> {
+/// `http://{host}{path}?{query}` of an `http` URI on a loopback host, without its port; `None`
+/// for anything else.
+fn loopback_without_port(uri: &str) -> Option<String> {
     let url = Url::parse(uri).ok()?;
-    if url.scheme() != "http" || !url.host_str().is_some_and(is_loopback_host) {
+    let host = url.host_str()?;
+    if url.scheme() != "http"
+        || !is_loopback_host(host)
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.fragment().is_some()
+    {
         return None;
     }
-    let rest = uri.strip_prefix("http://")?;
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let host = match authority.rfind(':') {
-        // A colon after the closing bracket of an IPv6 literal, or in a name/IPv4 authority.
-        Some(i) if !authority[i..].contains(']') => &authority[..i],
-        _ => authority,
-    };
-    Some(format!("http://{host}{tail}"))
+    let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+    Some(format!("http://{host}{}{query}", url.path()))
+}
+
+/// Whether `uri` is exactly what parsing and serialising it gives back.
+fn is_canonical(uri: &str) -> bool {
+    Url::parse(uri).is_ok_and(|url| url.as_str() == uri)
 }
 
 /// An error response sent to a validated redirect URI (OAuth 2.1 §4.1.2.1).
@@ -386,6 +418,10 @@ mod tests {
             "https://localhost:5555/callback",
             "http://localhost:5555/callback?x",
             "http://localhost.evil.example:5555/callback",
+            "http://localhost:5555\\x/callback",
+            "http://localhost:5555\\@evil.example/callback",
+            "http://LOCALHOST:5555/callback",
+            "http://localhost:5555/./callback",
         ] {
             assert!(!redirect_uri_matches(registered, bad), "{bad}");
         }

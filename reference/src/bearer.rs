@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | `bak_…` agent key | its own agent only | another agent: 401 `invalid_token` |
 //! | `oag_…` user key | every agent its user owns | another user's agent: 403 (valid credential, no permission) |
-//! | HS256 JWT | agents its `sub` owns, and only the agent in `aud` when it has one | other `aud`: 401; not owner: 403 |
+//! | HS256 JWT | agents its `sub` owns, within its `aud` (one agent, or the gateway origin = all) | other `aud`: 401; not owner: 403 |
 //!
 //! A valid credential for an agent that does not exist gets 404. API keys are compared as SHA-256
 //! digests in constant time.
@@ -117,13 +117,11 @@ pub async fn authenticate(
     if state.store.is_grant_revoked(&claims.grant_id).await {
         return Err(BearerError::InvalidToken("the access token was revoked"));
     }
-    if let Some(aud) = &claims.aud {
-        let covers = Resource::parse(config, aud).is_some_and(|r| r.covers(agent));
-        if !covers {
-            return Err(BearerError::InvalidToken(
-                "the access token was issued for another resource (aud)",
-            ));
-        }
+    let covers = Resource::parse(config, &claims.aud).is_some_and(|r| r.covers(agent));
+    if !covers {
+        return Err(BearerError::InvalidToken(
+            "the access token was issued for another resource (aud)",
+        ));
     }
     check_owner(config, agent, &claims.sub)?;
     if !claims.scope.split(' ').any(|s| s == SCOPE) {

@@ -29,10 +29,22 @@ pub const PENDING_AUTHORIZATION_TTL: Duration = Duration::from_secs(600);
 /// Recommendations"); every rotation starts a new period.
 pub const REFRESH_TOKEN_IDLE_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
 
-/// A redeemed code is remembered this long so that a replay can revoke what it yielded (OAuth 2.1
-/// §4.1.3: "SHOULD revoke all tokens previously issued based on that authorization code"). Access
-/// tokens outlive no longer than this; refresh tokens of the grant are deleted on revocation.
-pub const CODE_REPLAY_WINDOW: Duration = ACCESS_TOKEN_TTL;
+/// A redeemed code is remembered this long after it was issued, so that a replay can revoke what
+/// it yielded (OAuth 2.1 §4.1.3: "SHOULD revoke all tokens previously issued based on that
+/// authorization code"): until the last access token it can have produced (redeemed at the end of
+/// the code's life) has expired. A later replay still gets `invalid_grant` but revokes nothing; the
+/// grant's refresh tokens then remain protected by their own reuse detection.
+pub const CODE_REPLAY_WINDOW: Duration =
+    Duration::from_secs(AUTHORIZATION_CODE_TTL.as_secs() + ACCESS_TOKEN_TTL.as_secs());
+
+/// A registered client that no user approved within this time is forgotten.
+pub const UNUSED_CLIENT_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Longest `state` accepted at the authorization endpoint (it is stored until the login ends).
+pub const MAX_STATE_LENGTH: usize = 2048;
+
+/// The JWT secret of `fixtures/reference.toml`: public, so the server warns whenever it is used.
+pub const DEMO_JWT_SECRET: &str = "demo-only-hs256-secret-do-not-use-in-production";
 
 /// Failed logins allowed on one pending authorization before it is burnt.
 pub const MAX_LOGIN_FAILURES: u32 = 5;
@@ -109,6 +121,8 @@ pub struct Limits {
     pub max_revoked_grants: usize,
     /// Dynamic client registrations per client IP and minute (RFC 7591 §3: MAY rate-limit).
     pub registrations_per_minute: u32,
+    /// Authorization requests per client IP and minute (each parks a pending login).
+    pub authorizations_per_minute: u32,
     /// Login form submissions per client IP and minute.
     pub logins_per_minute: u32,
     /// Largest request body accepted anywhere, in bytes.
@@ -131,6 +145,7 @@ impl Default for Limits {
             max_refresh_tokens: 100_000,
             max_revoked_grants: 100_000,
             registrations_per_minute: 60,
+            authorizations_per_minute: 120,
             logins_per_minute: 30,
             max_body_bytes: 1024 * 1024,
             max_registration_bytes: 16 * 1024,
@@ -398,6 +413,7 @@ impl Config {
             || limits.max_refresh_tokens == 0
             || limits.max_revoked_grants == 0
             || limits.registrations_per_minute == 0
+            || limits.authorizations_per_minute == 0
             || limits.logins_per_minute == 0
             || limits.max_redirect_uris == 0
             || limits.request_timeout_secs == 0
@@ -441,6 +457,11 @@ impl Config {
         format!("{}{}", self.issuer, path)
     }
 
+    /// Whether the JWT secret is the public demo secret (the server warns).
+    pub fn uses_demo_secret(&self) -> bool {
+        self.jwt_secret.as_bytes() == DEMO_JWT_SECRET.as_bytes()
+    }
+
     /// Whether the issuer is plain HTTP on a non-loopback host (a deviation from RFC 8414 §2 that
     /// the server warns about).
     pub fn insecure_issuer(&self) -> bool {
@@ -450,7 +471,7 @@ impl Config {
     }
 }
 
-/// `localhost`, `127.0.0.0/8` or `[::1]`: the hosts for which plain HTTP and any port are allowed
+/// `localhost`, `127.0.0.0/8` (all of it is loopback, RFC 1122 §3.2.1.3) or `[::1]`: the hosts for which plain HTTP and any port are allowed
 /// in redirect URIs (OAuth 2.1 §8.4.2 / "Loopback Interface Redirection").
 pub fn is_loopback_host(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")

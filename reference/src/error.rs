@@ -7,8 +7,9 @@
 //!   (OAuth 2.1 §4.1.2.1: invalid `client_id` or `redirect_uri`).
 //! - Bearer-token failures at the MCP endpoint live in `bearer.rs`, next to their challenge.
 //!
-//! Invariant: an error response never echoes a credential; descriptions are fixed strings or
-//! name parameters, not their values.
+//! Invariant: an error response never echoes a credential. Descriptions are fixed texts; the few
+//! that quote what the client sent (a repeated parameter's name, an unsupported grant type) go
+//! through [`describe_value`], and every rendered description through [`sanitize_description`].
 
 use std::borrow::Cow;
 

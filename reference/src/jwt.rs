@@ -28,10 +28,10 @@ const IAT_SKEW_SECS: u64 = 60;
 pub struct AccessTokenClaims {
     pub iss: String,
     pub sub: String,
-    /// RFC 8707 §2 / RFC 9068 §3: the resource the token was requested for; absent when the
-    /// client sent no `resource` (then the token works at every agent `sub` owns).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    /// RFC 9068 §2.2 (REQUIRED) / RFC 8707 §2: the resource the token was requested for. A client
+    /// that sent no `resource` gets the gateway itself (the issuer origin) as audience: valid at
+    /// every agent `sub` owns.
+    pub aud: String,
     pub client_id: String,
     pub iat: u64,
     pub exp: u64,
@@ -152,7 +152,7 @@ mod tests {
         AccessTokenClaims {
             iss: "https://gw.example".into(),
             sub: "alice".into(),
-            aud: Some("https://gw.example/a1/mcp".into()),
+            aud: "https://gw.example/a1/mcp".into(),
             client_id: "mcp_client_x".into(),
             iat,
             exp: iat + 3600,

@@ -140,7 +140,7 @@ pub async fn login_submit(
         .map(|u| u.password_hash.clone());
     let known_user = hash.is_some();
     let hash = hash.unwrap_or_else(|| state.dummy_password_hash.to_string());
-    let password_ok = verify_password(hash, password.to_owned()).await && known_user;
+    let password_ok = verify_password(&state, hash, password.to_owned()).await && known_user;
 
     if !password_ok {
         let failures = state.store.record_failed_login(request_id).await;
@@ -196,7 +196,6 @@ pub async fn login_submit(
     let record = AuthorizationCode {
         client_id: pending.client_id.clone(),
         redirect_uri: pending.redirect_uri.clone(),
-        redirect_uri_sent: pending.redirect_uri_sent,
         code_challenge: pending.code_challenge.clone(),
         username: username.to_owned(),
         resource: pending.resource.clone(),
@@ -252,26 +251,56 @@ pub fn page_security_headers(headers: &mut HeaderMap) {
     );
 }
 
-/// An argon2id hash of a random password, for constant-work checks of unknown usernames.
-pub fn dummy_password_hash() -> anyhow::Result<String> {
+/// An argon2 hash of a random password, for constant-work checks of unknown usernames. It uses
+/// the parameters of the first configured user's hash (so an unknown user costs what a known one
+/// does), or the defaults when there is no user.
+pub fn dummy_password_hash(config: &crate::config::Config) -> anyhow::Result<String> {
     let password = random_token(32).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    hash_password(&password)
+    let like = config
+        .users
+        .values()
+        .next()
+        .map(|u| u.password_hash.as_str());
+    let hasher = match like.and_then(|h| PasswordHash::new(h).ok()) {
+        Some(hash) => {
+            let algorithm =
+                argon2::Algorithm::try_from(hash.algorithm).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let version = hash
+                .version
+                .map(argon2::Version::try_from)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .unwrap_or_default();
+            let params = argon2::Params::try_from(&hash).map_err(|e| anyhow::anyhow!("{e}"))?;
+            Argon2::new(algorithm, version, params)
+        }
+        None => Argon2::default(),
+    };
+    hash_with(&hasher, &password)
 }
 
 /// Hashes a password as an argon2id PHC string with the crate's default (OWASP) parameters.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    hash_with(&Argon2::default(), password)
+}
+
+fn hash_with(hasher: &Argon2<'_>, password: &str) -> anyhow::Result<String> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hash = Argon2::default()
+    let hash = hasher
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(hash.to_string())
 }
 
 /// Checks `password` against an argon2 PHC string, off the async runtime (argon2 is
-/// deliberately slow).
-async fn verify_password(hash: String, password: String) -> bool {
+/// deliberately slow), at most [`crate::state::MAX_CONCURRENT_PASSWORD_CHECKS`] at a time (each
+/// takes about 19 MiB).
+async fn verify_password(state: &AppState, hash: String, password: String) -> bool {
+    let Ok(_permit) = state.password_checks.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|parsed| {

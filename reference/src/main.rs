@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use mcp_gateway_reference::config::{JWT_SECRET_ENV, RawConfig, is_loopback_host};
+use mcp_gateway_reference::config::{JWT_SECRET_ENV, RawConfig};
 use mcp_gateway_reference::{AppState, Config, MemoryStore, Overrides, SystemClock, serve};
 
 #[derive(Debug, Parser)]
@@ -43,7 +43,8 @@ enum Command {
     },
     /// Print the argon2id PHC hash of the password read from standard input (for `password_hash`).
     HashPassword,
-    /// Print the SHA-256 of an API key (for `api_key_sha256`); reads standard input without KEY.
+    /// Print the SHA-256 of an API key (for `api_key_sha256`), read from standard input (which
+    /// keeps it out of shell history), or given as KEY.
     HashKey { key: Option<String> },
 }
 
@@ -104,7 +105,7 @@ fn serve_command(path: PathBuf, bind: SocketAddr, issuer: Option<String>) -> any
         let local = listener.local_addr()?;
         let issuer = match issuer.or_else(|| raw.gateway.issuer.clone()) {
             Some(issuer) => issuer,
-            None if is_loopback_host(&local.ip().to_string()) => format!("http://{local}"),
+            None if local.ip().is_loopback() => format!("http://{local}"),
             None => anyhow::bail!(
                 "bound to {local}, which is not loopback: set --issuer to the public https origin"
             ),
@@ -119,6 +120,11 @@ fn serve_command(path: PathBuf, bind: SocketAddr, issuer: Option<String>) -> any
             tracing::warn!(
                 "{} holds DEMO secrets (public passwords, keys and JWT secret): never expose this gateway",
                 path.display()
+            );
+        }
+        if config.uses_demo_secret() {
+            tracing::warn!(
+                "the JWT secret is the public demo secret: anyone can mint tokens; set {JWT_SECRET_ENV}"
             );
         }
         if config.insecure_issuer() {

@@ -15,8 +15,7 @@
 //! Passthrough").
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -40,7 +39,7 @@ pub async fn mcp(
     State(state): State<AppState>,
     Path(agent_id): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     if let Some(origin) = headers.get(header::ORIGIN) {
         let allowed = origin
@@ -79,11 +78,12 @@ pub async fn mcp(
             );
         }
     }
-    let body = match body {
+    // Only now, authenticated, is the body read (up to the configured limit).
+    let body = match axum::body::to_bytes(body, state.config.limits.max_body_bytes).await {
         Ok(body) => body,
-        Err(rejection) => {
+        Err(_) => {
             return rpc_error(
-                rejection.status(),
+                StatusCode::PAYLOAD_TOO_LARGE,
                 Value::Null,
                 INVALID_REQUEST,
                 "the request body is too large or unreadable",
@@ -213,9 +213,7 @@ fn whoami(state: &AppState, agent: &AgentId, principal: &Principal) -> Value {
     if let Principal::OAuth(claims) = principal {
         who["client_id"] = json!(claims.client_id);
         who["scope"] = json!(claims.scope);
-        if let Some(aud) = &claims.aud {
-            who["aud"] = json!(aud);
-        }
+        who["aud"] = json!(claims.aud);
     }
     who
 }

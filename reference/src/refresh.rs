@@ -1,19 +1,22 @@
 //! `grant_type=refresh_token` at the token endpoint (OAuth 2.1 §4.3; MCP authorization "Refresh
 //! Tokens"; on by default, `gateway.refresh_tokens = false` turns it off).
 //!
-//! Refresh tokens of public clients MUST be sender-constrained or rotated (OAuth 2.1 §4.3.1): every
-//! use returns a new refresh token and retires the old one; presenting a retired one is taken as
-//! theft and revokes the whole grant (its refresh tokens and its access tokens). A refresh token is
-//! bound to its client and to the resource the grant was authorized for; `scope` may only narrow
-//! (§4.3.1), and the new refresh token keeps the grant's scope.
+//! Refresh tokens of public clients MUST be sender-constrained or one-time use (OAuth 2.1 §4.3.1).
+//! Each grant has one refresh-token family (`store::RefreshFamily`); a refresh token is
+//! `{family_id}.{secret}`, and only the family's newest token is valid. Every use returns a new
+//! token and retires the old one; presenting a retired one is taken as theft and revokes the whole
+//! grant: its family and its access tokens. A refresh token is bound to its client and to the
+//! resource the grant was authorized for; `scope` may only narrow (§4.3.1), and the family keeps
+//! the grant's scope.
 
-use crate::config::ACCESS_TOKEN_TTL;
+use crate::clock::UnixTime;
+use crate::config::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_IDLE_TTL};
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Params;
 use crate::secrets::sha256_hex;
 use crate::state::AppState;
-use crate::store::{RegisteredClient, StoreError};
-use crate::token::{Grant, TokenResponse, issue, new_secret, refresh_record, requested_audience};
+use crate::store::{RegisteredClient, Rotation};
+use crate::token::{Grant, TokenResponse, issue, refresh_token_of, requested_audience};
 
 /// OAuth 2.1 §4.3.1.
 pub async fn refresh_token_grant(
@@ -24,30 +27,33 @@ pub async fn refresh_token_grant(
     let presented = params
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let old_hash = sha256_hex(presented);
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-    let record = state
+    let (family_id, _) = presented.split_once('.').ok_or_else(invalid)?;
+    let family_key = sha256_hex(family_id);
+    let presented_sha256 = sha256_hex(presented);
+    let family = state
         .store
-        .refresh_token(&old_hash)
+        .refresh_family(&family_key)
         .await
         .ok_or_else(invalid)?;
-    if record.client_id != client.client_id {
+    if family.client_id != client.client_id {
         return Err(OAuthError::invalid_grant(
             "the refresh token was issued to another client",
         ));
     }
     let now = state.clock.now();
-    if record.rotated {
-        revoke(state, &record.grant_id, now).await;
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was already used; the grant is revoked",
-        ));
+    if !crate::secrets::ct_eq(
+        family.current_sha256.as_bytes(),
+        presented_sha256.as_bytes(),
+    ) {
+        // Someone holds a retired token of this family: the client's or a thief's.
+        return Err(reused(state, &family.grant_id, now).await);
     }
-    if now >= record.expires_at || state.store.is_grant_revoked(&record.grant_id).await {
+    if now >= family.expires_at || state.store.is_grant_revoked(&family.grant_id).await {
         return Err(invalid());
     }
     if let Some(scope) = params.get("scope") {
-        let granted: Vec<&str> = record.scope.split(' ').collect();
+        let granted: Vec<&str> = family.scope.split(' ').collect();
         if scope
             .split(' ')
             .any(|s| !s.is_empty() && !granted.contains(&s))
@@ -58,51 +64,43 @@ pub async fn refresh_token_grant(
             ));
         }
     }
-    let audience = requested_audience(state, params, record.resource.as_ref(), &record.username)?;
+    let audience = requested_audience(state, params, family.resource.as_ref(), &family.username)?;
 
-    let grant = Grant {
-        grant_id: record.grant_id.clone(),
-        client_id: record.client_id.clone(),
-        username: record.username.clone(),
-        resource: record.resource.clone(),
-        audience,
-        // The gateway defines one scope, so a valid `scope` request equals the grant's.
-        scope: record.scope.clone(),
-    };
-    let new_token = new_secret()?;
-    let rotated = state
+    let new_token = refresh_token_of(family_id)?;
+    let family = match state
         .store
         .rotate_refresh_token(
-            &old_hash,
+            &family_key,
+            &presented_sha256,
             &sha256_hex(&new_token),
-            refresh_record(&grant, now),
-            now,
+            now.after(REFRESH_TOKEN_IDLE_TTL),
         )
-        .await;
-    match rotated {
-        Ok(true) => {}
-        Ok(false) => {
-            // Lost a race with another use of the same token: that is a reuse too.
-            revoke(state, &record.grant_id, now).await;
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was already used; the grant is revoked",
-            ));
-        }
-        Err(StoreError::Full) => {
-            return Err(OAuthError::new(
-                ErrorCode::TemporarilyUnavailable,
-                "the token store is full; try again shortly",
-            ));
-        }
-    }
+        .await
+    {
+        Rotation::Rotated(family) => family,
+        // Another request rotated it first: the same token was used twice.
+        Rotation::Reused => return Err(reused(state, &family.grant_id, now).await),
+        Rotation::Unknown => return Err(invalid()),
+    };
+    let grant = Grant {
+        grant_id: family.grant_id,
+        client_id: family.client_id,
+        username: family.username,
+        resource: family.resource,
+        audience,
+        // The gateway defines one scope, so a valid `scope` request equals the grant's.
+        scope: family.scope,
+    };
     tracing::info!(client_id = %grant.client_id, user = %grant.username, "refresh token rotated");
     issue(state, &grant, now, Some(new_token))
 }
 
-async fn revoke(state: &AppState, grant_id: &str, now: crate::clock::UnixTime) {
+/// OAuth 2.1 §4.3.1: a retired refresh token was presented; revoke the grant.
+async fn reused(state: &AppState, grant_id: &str, now: UnixTime) -> OAuthError {
     state
         .store
         .revoke_grant(grant_id, now.after(ACCESS_TOKEN_TTL))
         .await;
     tracing::warn!("refresh token reused; grant revoked");
+    OAuthError::invalid_grant("the refresh token was already used; the grant is revoked")
 }

@@ -11,8 +11,8 @@
 //! members are ignored (§2), e.g. `application_type` (sent by 2026-07-28 clients) and `scope: ""`
 //! (sent by MCP Inspector).
 //!
-//! Invariants: a response is `201` with the registered metadata, or `400` with an OAuth error;
-//! both carry `Cache-Control: no-store`. Bounded by body size, URI count and length, total clients
+//! Invariants: a response is `201` with the registered metadata, or an OAuth error (`400`; `413`
+//! past the body limit; `429` when rate-limited or full); all carry `Cache-Control: no-store`. Bounded by body size, URI count and length, total clients
 //! and a per-IP rate limit.
 
 use axum::Json;
@@ -233,6 +233,11 @@ impl ClientRegistrationRequest {
 /// RFC 7591 §2 / OAuth 2.1 §2.3.1 and MCP "Communication Security": absolute, no fragment, no
 /// credentials, and `https`, or `http` on a loopback host.
 pub fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
+    // URL parsers silently drop tabs and newlines and read `\` as `/`: such a URI would be matched
+    // as one string and redirected to as another.
+    if !uri.bytes().all(|c| c.is_ascii_graphic()) || uri.contains('\\') {
+        return Err("a redirect URI must consist of printable ASCII without spaces or backslashes");
+    }
     let url = Url::parse(uri).map_err(|_| "each redirect URI must be an absolute URI")?;
     if url.fragment().is_some() || uri.contains('#') {
         return Err("a redirect URI must not contain a fragment");
@@ -307,6 +312,10 @@ mod tests {
             "/callback",
             "https://user:pw@x.example/cb",
             "cursor://callback",
+            "http://localhost:1\\x/callback",
+            "http://localhost/call back",
+            "http://localhost/callback\t",
+            "https://app.example/cb\u{e9}",
         ] {
             assert!(check_redirect_uri(bad).is_err(), "{bad}");
         }

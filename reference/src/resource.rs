@@ -28,7 +28,15 @@ pub enum Resource {
 impl Resource {
     /// RFC 8707 §2: parse and resolve a `resource` parameter; `None` means `invalid_target`.
     pub fn parse(config: &Config, raw: &str) -> Option<Resource> {
+        if !raw.bytes().all(|c| c.is_ascii_graphic()) || raw.contains('\\') {
+            return None;
+        }
         let url = Url::parse(raw).ok()?;
+        // The path as sent must be the path as parsed: no `..`, `.` or escapes to normalise away.
+        let path = raw_path(raw)?;
+        if path != url.path() && !(path.is_empty() && url.path() == "/") {
+            return None;
+        }
         if url.fragment().is_some() || url.query().is_some() {
             return None;
         }
@@ -69,6 +77,15 @@ impl Resource {
             Resource::Gateway => true,
         }
     }
+}
+
+/// The path of an absolute URI as written: what follows the authority, up to `?` or `#`.
+fn raw_path(raw: &str) -> Option<&str> {
+    let after_scheme = &raw[raw.find("://")? + 3..];
+    let start = after_scheme.find('/').unwrap_or(after_scheme.len());
+    let rest = &after_scheme[start..];
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    Some(&rest[..end])
 }
 
 #[cfg(test)]
@@ -134,6 +151,10 @@ mod tests {
             "https://gw.example/a1",
             "/a1/mcp",
             "not a url",
+            "https://gw.example/x/../a1/mcp",
+            "https://gw.example/./a1/mcp",
+            "https://gw.example/%61%31/mcp",
+            "https:\\\\gw.example\\a1\\mcp",
         ] {
             assert_eq!(Resource::parse(&c, bad), None, "{bad}");
         }

@@ -30,7 +30,12 @@ pub struct AppState {
     /// An argon2 hash of a random password, verified against when the username is unknown so
     /// that a login takes as long whether or not the user exists (no user enumeration).
     pub dummy_password_hash: Arc<str>,
+    /// Bounds the argon2 verifications running at once.
+    pub password_checks: Arc<tokio::sync::Semaphore>,
 }
+
+/// How many password checks may run at once (each argon2 verification holds about 19 MiB).
+pub const MAX_CONCURRENT_PASSWORD_CHECKS: usize = 8;
 
 impl AppState {
     /// Builds the state; fails only if the OS has no randomness for the dummy hash.
@@ -41,7 +46,7 @@ impl AppState {
     ) -> anyhow::Result<AppState> {
         let signer = TokenSigner::new(&config.issuer, &config.jwt_secret);
         let limiters = RateLimiters::new(&config);
-        let dummy = crate::login::dummy_password_hash()?;
+        let dummy = crate::login::dummy_password_hash(&config)?;
         Ok(AppState {
             config: Arc::new(config),
             clock,
@@ -49,14 +54,17 @@ impl AppState {
             signer: Arc::new(signer),
             limiters: Arc::new(limiters),
             dummy_password_hash: dummy.into(),
+            password_checks: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PASSWORD_CHECKS)),
         })
     }
 }
 
-/// Per-client-IP limits on the endpoints that create state or check passwords.
+/// Per-client-IP limits on the endpoints that create state or check passwords. IPv6 clients are
+/// keyed by their /64 network, which one host usually controls whole.
 #[derive(Debug)]
 pub struct RateLimiters {
     registration: DefaultKeyedRateLimiter<IpAddr>,
+    authorization: DefaultKeyedRateLimiter<IpAddr>,
     login: DefaultKeyedRateLimiter<IpAddr>,
 }
 
@@ -67,6 +75,9 @@ impl RateLimiters {
             registration: DefaultKeyedRateLimiter::keyed(per_minute(
                 config.limits.registrations_per_minute,
             )),
+            authorization: DefaultKeyedRateLimiter::keyed(per_minute(
+                config.limits.authorizations_per_minute,
+            )),
             login: DefaultKeyedRateLimiter::keyed(per_minute(config.limits.logins_per_minute)),
         }
     }
@@ -76,6 +87,11 @@ impl RateLimiters {
         check(&self.registration, ip)
     }
 
+    /// Each authorization request parks a pending login; `Err` is a ready `429`.
+    pub fn check_authorization(&self, ip: IpAddr) -> Result<(), OAuthError> {
+        check(&self.authorization, ip)
+    }
+
     pub fn check_login(&self, ip: IpAddr) -> Result<(), OAuthError> {
         check(&self.login, ip)
     }
@@ -83,15 +99,27 @@ impl RateLimiters {
     /// Forgets addresses whose quota is full again, so the limiter maps stay bounded.
     pub fn purge(&self) {
         self.registration.retain_recent();
+        self.authorization.retain_recent();
         self.login.retain_recent();
     }
 }
 
 fn check(limiter: &DefaultKeyedRateLimiter<IpAddr>, ip: IpAddr) -> Result<(), OAuthError> {
-    limiter.check_key(&ip).map_err(|not_until| {
+    limiter.check_key(&rate_key(ip)).map_err(|not_until| {
         let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
         OAuthError::rate_limited(wait.as_secs() + 1)
     })
+}
+
+/// The address a rate limit counts against: IPv4 as is, IPv6 by /64 network.
+fn rate_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(network.into())
+        }
+    }
 }
 
 /// The peer address of the connection (no proxy headers are trusted). Falls back to `0.0.0.0`
@@ -109,5 +137,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             .map(|ConnectInfo(addr)| addr.ip())
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         Ok(ClientIp(ip))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64_network() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(rate_key(a), rate_key(b));
+        assert_ne!(rate_key(a), rate_key(other));
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(rate_key(v4), v4);
     }
 }

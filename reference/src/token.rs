@@ -30,7 +30,7 @@ use crate::jwt::AccessTokenClaims;
 use crate::resource::Resource;
 use crate::secrets::{random_token, sha256_hex};
 use crate::state::AppState;
-use crate::store::{RefreshToken, RegisteredClient, StoreError};
+use crate::store::{RefreshFamily, RegisteredClient, StoreError};
 
 /// OAuth 2.1 §3.2.3 successful token response.
 #[derive(Debug, Serialize)]
@@ -51,8 +51,10 @@ pub struct Grant {
     pub username: String,
     /// The resource the grant was authorized for (kept by refresh tokens).
     pub resource: Option<Resource>,
-    /// The resource of this particular access token (the grant's, or a narrower one).
-    pub audience: Option<Resource>,
+    /// The audience of this particular access token: the grant's resource, a narrower one the
+    /// client asked for, or the whole gateway when no resource was named (RFC 9068 §2.2 requires
+    /// an `aud`).
+    pub audience: Resource,
     pub scope: String,
 }
 
@@ -82,6 +84,13 @@ pub async fn token(
         ));
     }
     let params = Params::parse(&body);
+    if params.is_repeated("resource") {
+        // RFC 8707 §2 allows several resources; this gateway issues tokens for one at a time.
+        return Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            "only one resource may be requested per token",
+        ));
+    }
     if let Some(name) = params.repeated().first() {
         return Err(OAuthError::invalid_request(format!(
             "parameter {} must not be repeated (OAuth 2.1 section 3.2)",
@@ -197,17 +206,7 @@ async fn authorization_code_grant(
         scope: record.scope,
     };
     let refresh_token = if issues_refresh_tokens(state, client) {
-        let token = new_secret()?;
-        let entry = refresh_record(&grant, now);
-        match state
-            .store
-            .insert_refresh_token(&sha256_hex(&token), entry, now)
-            .await
-        {
-            Ok(()) => Some(token),
-            // The access token is still useful; the client will just log in again later.
-            Err(StoreError::Full) => None,
-        }
+        new_refresh_family(state, &grant, now).await?
     } else {
         None
     };
@@ -217,15 +216,16 @@ async fn authorization_code_grant(
 
 /// RFC 8707 §2.2: the `resource` of a token request must be one the grant covers. A grant for one
 /// agent yields tokens for that agent only; a grant without a resource (or for the whole gateway)
-/// may be narrowed to one of the user's agents.
+/// may be narrowed to one of the user's agents. Without `resource`, the grant's own resource, or
+/// the whole gateway, is the audience.
 pub fn requested_audience(
     state: &AppState,
     params: &Params,
     granted: Option<&Resource>,
     username: &str,
-) -> Result<Option<Resource>, OAuthError> {
+) -> Result<Resource, OAuthError> {
     let Some(raw) = params.get("resource") else {
-        return Ok(granted.cloned());
+        return Ok(granted.cloned().unwrap_or(Resource::Gateway));
     };
     let invalid = || {
         OAuthError::new(
@@ -235,19 +235,15 @@ pub fn requested_audience(
     };
     let requested = Resource::parse(&state.config, raw).ok_or_else(invalid)?;
     match (granted, &requested) {
-        (Some(g), r) if g == r => Ok(Some(requested)),
-        (None | Some(Resource::Gateway), Resource::Gateway) => Ok(Some(requested)),
+        (Some(g), r) if g == r => Ok(requested),
+        (None | Some(Resource::Gateway), Resource::Gateway) => Ok(requested),
         (None | Some(Resource::Gateway), Resource::Agent(id)) => {
             let owned = state
                 .config
                 .agents
                 .get(id)
                 .is_some_and(|agent| agent.owner == username);
-            if owned {
-                Ok(Some(requested))
-            } else {
-                Err(invalid())
-            }
+            if owned { Ok(requested) } else { Err(invalid()) }
         }
         _ => Err(invalid()),
     }
@@ -257,22 +253,39 @@ pub fn issues_refresh_tokens(state: &AppState, client: &RegisteredClient) -> boo
     state.config.refresh_tokens && client.grant_types.iter().any(|g| g == "refresh_token")
 }
 
-/// A fresh refresh-token record for `grant`, valid for [`REFRESH_TOKEN_IDLE_TTL`] from `now`.
-pub fn refresh_record(grant: &Grant, now: UnixTime) -> RefreshToken {
-    RefreshToken {
+/// Starts the refresh-token family of `grant` and returns its first token, `None` when the grant
+/// was revoked meanwhile (a replay of its code won the race) or the store is full: the access
+/// token is still useful, and the client will sign in again later.
+async fn new_refresh_family(
+    state: &AppState,
+    grant: &Grant,
+    now: UnixTime,
+) -> Result<Option<String>, OAuthError> {
+    let family_id = random_token(16).map_err(|_| OAuthError::server_error())?;
+    let token = refresh_token_of(&family_id)?;
+    let family = RefreshFamily {
         grant_id: grant.grant_id.clone(),
         client_id: grant.client_id.clone(),
         username: grant.username.clone(),
         resource: grant.resource.clone(),
         scope: grant.scope.clone(),
+        current_sha256: sha256_hex(&token),
         expires_at: now.after(REFRESH_TOKEN_IDLE_TTL),
-        rotated: false,
+    };
+    match state
+        .store
+        .insert_refresh_family(&sha256_hex(&family_id), family, now)
+        .await
+    {
+        Ok(true) => Ok(Some(token)),
+        Ok(false) | Err(StoreError::Full) => Ok(None),
     }
 }
 
-/// 256 random bits for a refresh token (or fail with `server_error`).
-pub fn new_secret() -> Result<String, OAuthError> {
-    random_token(32).map_err(|_| OAuthError::server_error())
+/// A new refresh token of family `family_id`: `{family_id}.{256 random bits}`.
+pub fn refresh_token_of(family_id: &str) -> Result<String, OAuthError> {
+    let secret = random_token(32).map_err(|_| OAuthError::server_error())?;
+    Ok(format!("{family_id}.{secret}"))
 }
 
 /// Signs the access token of `grant` and assembles the response.
@@ -285,7 +298,7 @@ pub fn issue(
     let claims = AccessTokenClaims {
         iss: state.config.issuer.clone(),
         sub: grant.username.clone(),
-        aud: grant.audience.as_ref().map(|r| r.identifier(&state.config)),
+        aud: grant.audience.identifier(&state.config),
         client_id: grant.client_id.clone(),
         iat: now.0,
         exp: now.after(ACCESS_TOKEN_TTL).0,

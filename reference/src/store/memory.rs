@@ -1,9 +1,10 @@
-//! The in-process [`Store`]: bounded hash maps behind one mutex each.
+//! The in-process [`Store`]: bounded hash maps behind mutexes.
 //!
 //! A `std::sync::Mutex` is right here: no lock is held across an `.await`, and each critical
-//! section is a few map operations. A poisoned lock (a panic while held, which the code does not
-//! do) is recovered rather than propagated, because every map stays consistent after each
-//! single operation.
+//! section is a few map operations. Refresh-token families and revoked grants share one mutex,
+//! because "store a family unless its grant is revoked" and "revoke a grant and delete its family"
+//! must exclude each other. A poisoned lock (a panic while held, which the code does not do) is
+//! recovered rather than propagated: every map stays consistent after each single operation.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -11,10 +12,12 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::{
-    AuthorizationCode, PendingAuthorization, RefreshToken, RegisteredClient, Store, StoreError,
+    AuthorizationCode, PendingAuthorization, RefreshFamily, RegisteredClient, Rotation, Store,
+    StoreError,
 };
 use crate::clock::UnixTime;
-use crate::config::{CODE_REPLAY_WINDOW, Limits};
+use crate::config::{CODE_REPLAY_WINDOW, Limits, UNUSED_CLIENT_TTL};
+use crate::secrets::ct_eq;
 
 /// Bounded in-memory state of one gateway process.
 #[derive(Debug)]
@@ -23,8 +26,15 @@ pub struct MemoryStore {
     clients: Mutex<HashMap<String, RegisteredClient>>,
     pending: Mutex<HashMap<String, PendingAuthorization>>,
     codes: Mutex<HashMap<String, AuthorizationCode>>,
-    refresh_tokens: Mutex<HashMap<String, RefreshToken>>,
-    revoked_grants: Mutex<HashMap<String, UnixTime>>,
+    grants: Mutex<Grants>,
+}
+
+/// Refresh-token families and revoked grants, guarded together.
+#[derive(Debug, Default)]
+struct Grants {
+    families: HashMap<String, RefreshFamily>,
+    /// Grant id → until when its access tokens are refused.
+    revoked: HashMap<String, UnixTime>,
 }
 
 impl MemoryStore {
@@ -34,19 +44,19 @@ impl MemoryStore {
             clients: Mutex::default(),
             pending: Mutex::default(),
             codes: Mutex::default(),
-            refresh_tokens: Mutex::default(),
-            revoked_grants: Mutex::default(),
+            grants: Mutex::default(),
         }
     }
 
     /// Number of entries per map, for tests of the bounds.
     pub fn sizes(&self) -> StoreSizes {
+        let grants = lock(&self.grants);
         StoreSizes {
             clients: lock(&self.clients).len(),
             pending: lock(&self.pending).len(),
             codes: lock(&self.codes).len(),
-            refresh_tokens: lock(&self.refresh_tokens).len(),
-            revoked_grants: lock(&self.revoked_grants).len(),
+            refresh_families: grants.families.len(),
+            revoked_grants: grants.revoked.len(),
         }
     }
 }
@@ -57,7 +67,7 @@ pub struct StoreSizes {
     pub clients: usize,
     pub pending: usize,
     pub codes: usize,
-    pub refresh_tokens: usize,
+    pub refresh_families: usize,
     pub revoked_grants: usize,
 }
 
@@ -65,8 +75,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// When a code's record may be forgotten: at expiry if never redeemed, after the replay window if
-/// redeemed (so a late replay still revokes).
+/// When a code's record may be forgotten: at expiry if never redeemed; if redeemed, once every
+/// access token it can have yielded has expired (so a late replay still revokes them).
 fn code_retained_until(code: &AuthorizationCode) -> UnixTime {
     if code.consumed {
         code.issued_at.after(CODE_REPLAY_WINDOW)
@@ -130,10 +140,20 @@ impl Store for MemoryStore {
         pending: PendingAuthorization,
         now: UnixTime,
     ) -> Result<(), StoreError> {
-        let capacity = self.limits.max_pending_authorizations;
-        insert_bounded(&mut lock(&self.pending), capacity, id, pending, |p| {
-            now < p.expires_at
-        })
+        let mut map = lock(&self.pending);
+        if map.len() >= self.limits.max_pending_authorizations {
+            map.retain(|_, p| now < p.expires_at);
+            if map.len() >= self.limits.max_pending_authorizations
+                && let Some(oldest) = map
+                    .iter()
+                    .min_by_key(|(_, p)| p.expires_at)
+                    .map(|(k, _)| k.clone())
+            {
+                map.remove(&oldest);
+            }
+        }
+        map.insert(id.to_owned(), pending);
+        Ok(())
     }
 
     async fn pending(&self, id: &str, now: UnixTime) -> Option<PendingAuthorization> {
@@ -185,75 +205,82 @@ impl Store for MemoryStore {
         }
     }
 
-    async fn insert_refresh_token(
+    async fn insert_refresh_family(
         &self,
-        token_sha256: &str,
-        token: RefreshToken,
+        family_sha256: &str,
+        family: RefreshFamily,
         now: UnixTime,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        let mut grants = lock(&self.grants);
+        if grants.revoked.contains_key(&family.grant_id) {
+            return Ok(false);
+        }
         let capacity = self.limits.max_refresh_tokens;
-        insert_bounded(
-            &mut lock(&self.refresh_tokens),
-            capacity,
-            token_sha256,
-            token,
-            |t| now < t.expires_at,
-        )
+        insert_bounded(&mut grants.families, capacity, family_sha256, family, |f| {
+            now < f.expires_at
+        })?;
+        Ok(true)
     }
 
-    async fn refresh_token(&self, token_sha256: &str) -> Option<RefreshToken> {
-        lock(&self.refresh_tokens).get(token_sha256).cloned()
+    async fn refresh_family(&self, family_sha256: &str) -> Option<RefreshFamily> {
+        lock(&self.grants).families.get(family_sha256).cloned()
     }
 
     async fn rotate_refresh_token(
         &self,
-        old_sha256: &str,
+        family_sha256: &str,
+        presented_sha256: &str,
         new_sha256: &str,
-        new: RefreshToken,
-        now: UnixTime,
-    ) -> Result<bool, StoreError> {
-        let mut tokens = lock(&self.refresh_tokens);
-        match tokens.get(old_sha256) {
-            Some(old) if !old.rotated => {}
-            _ => return Ok(false),
+        expires_at: UnixTime,
+    ) -> Rotation {
+        let mut grants = lock(&self.grants);
+        let Some(family) = grants.families.get_mut(family_sha256) else {
+            return Rotation::Unknown;
+        };
+        if !ct_eq(
+            family.current_sha256.as_bytes(),
+            presented_sha256.as_bytes(),
+        ) {
+            return Rotation::Reused;
         }
-        let capacity = self.limits.max_refresh_tokens;
-        insert_bounded(&mut tokens, capacity, new_sha256, new, |t| {
-            now < t.expires_at
-        })?;
-        if let Some(old) = tokens.get_mut(old_sha256) {
-            old.rotated = true;
-        }
-        Ok(true)
+        family.current_sha256 = new_sha256.to_owned();
+        family.expires_at = expires_at;
+        Rotation::Rotated(family.clone())
     }
 
     async fn revoke_grant(&self, grant_id: &str, until: UnixTime) {
-        lock(&self.refresh_tokens).retain(|_, t| t.grant_id != grant_id);
-        let mut revoked = lock(&self.revoked_grants);
-        if revoked.len() >= self.limits.max_revoked_grants && !revoked.contains_key(grant_id) {
+        let mut grants = lock(&self.grants);
+        grants.families.retain(|_, f| f.grant_id != grant_id);
+        if grants.revoked.len() >= self.limits.max_revoked_grants
+            && !grants.revoked.contains_key(grant_id)
+        {
             // Full of live revocations: forget the one that ends soonest, whose access tokens
-            // have the least time left. Reaching this needs that many successful code replays.
-            if let Some(soonest) = revoked
+            // have the least time left (its refresh family is already gone for good). Reaching
+            // this takes that many successful code replays or refresh-token thefts.
+            if let Some(soonest) = grants
+                .revoked
                 .iter()
                 .min_by_key(|(_, until)| **until)
                 .map(|(id, _)| id.clone())
             {
                 tracing::error!("revoked-grant store full: forgetting the oldest revocation");
-                revoked.remove(&soonest);
+                grants.revoked.remove(&soonest);
             }
         }
-        revoked.insert(grant_id.to_owned(), until);
+        grants.revoked.insert(grant_id.to_owned(), until);
     }
 
     async fn is_grant_revoked(&self, grant_id: &str) -> bool {
-        lock(&self.revoked_grants).contains_key(grant_id)
+        lock(&self.grants).revoked.contains_key(grant_id)
     }
 
     async fn purge_expired(&self, now: UnixTime) {
+        lock(&self.clients).retain(|_, c| c.used || now < c.issued_at.after(UNUSED_CLIENT_TTL));
         lock(&self.pending).retain(|_, p| now < p.expires_at);
         lock(&self.codes).retain(|_, c| now < code_retained_until(c));
-        lock(&self.refresh_tokens).retain(|_, t| now < t.expires_at);
-        lock(&self.revoked_grants).retain(|_, until| now < *until);
+        let mut grants = lock(&self.grants);
+        grants.families.retain(|_, f| now < f.expires_at);
+        grants.revoked.retain(|_, until| now < *until);
     }
 }
 
@@ -266,6 +293,7 @@ mod tests {
         Limits {
             max_clients: 2,
             max_authorization_codes: 2,
+            max_pending_authorizations: 2,
             ..Limits::default()
         }
     }
@@ -282,16 +310,19 @@ mod tests {
         }
     }
 
+    fn challenge() -> CodeChallenge {
+        CodeChallenge::parse(
+            Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+            Some("S256"),
+        )
+        .unwrap()
+    }
+
     fn code(issued: u64) -> AuthorizationCode {
         AuthorizationCode {
             client_id: "c".into(),
             redirect_uri: "http://localhost/cb".into(),
-            redirect_uri_sent: true,
-            code_challenge: CodeChallenge::parse(
-                Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
-                Some("S256"),
-            )
-            .unwrap(),
+            code_challenge: challenge(),
             username: "alice".into(),
             resource: None,
             scope: "mcp".into(),
@@ -299,6 +330,34 @@ mod tests {
             issued_at: UnixTime(issued),
             expires_at: UnixTime(issued + 120),
             consumed: false,
+        }
+    }
+
+    fn pending(expires: u64) -> PendingAuthorization {
+        PendingAuthorization {
+            client_id: "c".into(),
+            client_name: None,
+            redirect_uri: "http://localhost/cb".into(),
+            state: None,
+            code_challenge: challenge(),
+            resource: None,
+            scope: "mcp".into(),
+            csrf_token: "t".into(),
+            browser_binding: "b".into(),
+            failed_logins: 0,
+            expires_at: UnixTime(expires),
+        }
+    }
+
+    fn family(current: &str) -> RefreshFamily {
+        RefreshFamily {
+            grant_id: "g".into(),
+            client_id: "c".into(),
+            username: "alice".into(),
+            resource: None,
+            scope: "mcp".into(),
+            current_sha256: current.into(),
+            expires_at: UnixTime(1_000),
         }
     }
 
@@ -321,6 +380,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn unused_clients_are_purged_after_a_day_used_ones_kept() {
+        let store = MemoryStore::new(Limits::default());
+        store
+            .register_client(client("unused", 0, false))
+            .await
+            .unwrap();
+        store
+            .register_client(client("used", 0, true))
+            .await
+            .unwrap();
+        store
+            .purge_expired(UnixTime(UNUSED_CLIENT_TTL.as_secs() - 1))
+            .await;
+        assert!(store.client("unused").await.is_some());
+        store
+            .purge_expired(UnixTime(UNUSED_CLIENT_TTL.as_secs()))
+            .await;
+        assert!(store.client("unused").await.is_none());
+        assert!(store.client("used").await.is_some());
+    }
+
+    #[tokio::test]
+    async fn pending_flood_evicts_the_oldest_instead_of_refusing() {
+        let store = MemoryStore::new(limits());
+        store
+            .insert_pending("1", pending(600), UnixTime(0))
+            .await
+            .unwrap();
+        store
+            .insert_pending("2", pending(601), UnixTime(1))
+            .await
+            .unwrap();
+        store
+            .insert_pending("3", pending(602), UnixTime(2))
+            .await
+            .unwrap();
+        assert!(store.pending("1", UnixTime(2)).await.is_none());
+        assert!(store.pending("3", UnixTime(2)).await.is_some());
+        assert_eq!(store.sizes().pending, 2);
+    }
+
+    #[tokio::test]
     async fn token_06_consume_has_one_winner_and_record_outlives_expiry() {
         let store = MemoryStore::new(limits());
         store
@@ -334,7 +435,7 @@ mod tests {
             store.code("h").await.is_some(),
             "a redeemed code is kept for replay detection"
         );
-        store.purge_expired(UnixTime(100 + 3600)).await;
+        store.purge_expired(UnixTime(100 + 120 + 3600)).await;
         assert!(store.code("h").await.is_none());
     }
 
@@ -358,37 +459,55 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn refresh_02_rotation_is_once_and_revocation_deletes_the_family() {
+    async fn refresh_02_rotation_is_once_and_leaves_one_record() {
         let store = MemoryStore::new(Limits::default());
-        let rt = |rotated| RefreshToken {
-            grant_id: "g".into(),
-            client_id: "c".into(),
-            username: "alice".into(),
-            resource: None,
-            scope: "mcp".into(),
-            expires_at: UnixTime(1_000),
-            rotated,
-        };
-        store
-            .insert_refresh_token("r1", rt(false), UnixTime(0))
-            .await
-            .unwrap();
         assert!(
             store
-                .rotate_refresh_token("r1", "r2", rt(false), UnixTime(1))
+                .insert_refresh_family("f", family("t1"), UnixTime(0))
                 .await
                 .unwrap()
         );
+        assert!(matches!(
+            store.rotate_refresh_token("f", "t1", "t2", UnixTime(2_000)).await,
+            Rotation::Rotated(f) if f.current_sha256 == "t2" && f.expires_at == UnixTime(2_000)
+        ));
+        assert!(matches!(
+            store
+                .rotate_refresh_token("f", "t1", "t3", UnixTime(2_000))
+                .await,
+            Rotation::Reused
+        ));
+        assert!(matches!(
+            store
+                .rotate_refresh_token("nope", "t2", "t3", UnixTime(2_000))
+                .await,
+            Rotation::Unknown
+        ));
+        assert_eq!(
+            store.sizes().refresh_families,
+            1,
+            "rotation leaves no garbage"
+        );
+    }
+
+    #[tokio::test]
+    async fn token_06_revocation_deletes_the_family_and_blocks_late_inserts() {
+        let store = MemoryStore::new(Limits::default());
+        store
+            .insert_refresh_family("f", family("t1"), UnixTime(0))
+            .await
+            .unwrap();
+        store.revoke_grant("g", UnixTime(500)).await;
+        assert!(store.refresh_family("f").await.is_none());
+        assert!(store.is_grant_revoked("g").await);
+        // The winner of a code race inserting after the loser revoked: nothing is stored.
         assert!(
             !store
-                .rotate_refresh_token("r1", "r3", rt(false), UnixTime(2))
+                .insert_refresh_family("f2", family("t9"), UnixTime(1))
                 .await
                 .unwrap()
         );
-        assert!(store.refresh_token("r3").await.is_none());
-        store.revoke_grant("g", UnixTime(500)).await;
-        assert!(store.refresh_token("r2").await.is_none());
-        assert!(store.is_grant_revoked("g").await);
+        assert!(store.refresh_family("f2").await.is_none());
         store.purge_expired(UnixTime(500)).await;
         assert!(!store.is_grant_revoked("g").await);
     }

@@ -41,9 +41,6 @@ pub struct PendingAuthorization {
     pub client_name: Option<String>,
     /// The validated redirect URI, as the client sent it (loopback port included).
     pub redirect_uri: String,
-    /// Whether `redirect_uri` was present in the request (RFC 6749 §4.1.3: then it must be
-    /// repeated, identically, at the token endpoint).
-    pub redirect_uri_sent: bool,
     pub state: Option<String>,
     pub code_challenge: CodeChallenge,
     pub resource: Option<Resource>,
@@ -75,7 +72,6 @@ impl std::fmt::Debug for PendingAuthorization {
 pub struct AuthorizationCode {
     pub client_id: String,
     pub redirect_uri: String,
-    pub redirect_uri_sent: bool,
     pub code_challenge: CodeChallenge,
     pub username: String,
     pub resource: Option<Resource>,
@@ -87,17 +83,34 @@ pub struct AuthorizationCode {
     pub consumed: bool,
 }
 
-/// A refresh token's record (the token itself is only known to the client).
+/// A refresh-token family: one record per authorization grant. Each refresh token is
+/// `{family_id}.{secret}`; the record is stored under the SHA-256 of `family_id` and remembers
+/// the SHA-256 of the one token of the family that is currently valid (OAuth 2.1 §4.3.1: refresh
+/// tokens of public clients are one-time use). Presenting any other token of the family is a
+/// reuse, which revokes the grant. Rotation replaces the record in place, so refreshing leaves
+/// nothing behind.
 #[derive(Debug, Clone)]
-pub struct RefreshToken {
+pub struct RefreshFamily {
     pub grant_id: String,
     pub client_id: String,
     pub username: String,
     pub resource: Option<Resource>,
     pub scope: String,
+    /// SHA-256 of the currently valid refresh token.
+    pub current_sha256: String,
+    /// Inactivity expiry; every rotation moves it.
     pub expires_at: UnixTime,
-    /// Set when the token was exchanged; presenting it again revokes the grant (OAuth 2.1 §4.3.1).
-    pub rotated: bool,
+}
+
+/// Outcome of [`Store::rotate_refresh_token`].
+#[derive(Debug, Clone)]
+pub enum Rotation {
+    /// The presented token was the current one; it is now replaced. Carries the updated family.
+    Rotated(RefreshFamily),
+    /// The family exists but the presented token is not its current one: a reuse.
+    Reused,
+    /// No such family (never issued, expired and purged, or revoked).
+    Unknown,
 }
 
 /// A store operation could not be carried out.
@@ -112,10 +125,13 @@ pub enum StoreError {
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Adds a client; when full, evicts the oldest client never used, else [`StoreError::Full`].
+    /// Clients never used are also purged [`crate::config::UNUSED_CLIENT_TTL`] after registration.
     async fn register_client(&self, client: RegisteredClient) -> Result<(), StoreError>;
     async fn client(&self, client_id: &str) -> Option<RegisteredClient>;
     async fn mark_client_used(&self, client_id: &str);
 
+    /// Parks a pending authorization; when full, the one closest to expiry is evicted, so that a
+    /// flood of requests cannot lock every user out of signing in.
     async fn insert_pending(
         &self,
         id: &str,
@@ -140,25 +156,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Marks the code consumed. Returns `true` for exactly one caller: the one that redeems it.
     async fn consume_code(&self, code_sha256: &str) -> bool;
 
-    async fn insert_refresh_token(
+    /// Stores a new refresh-token family. `Ok(false)` if its grant was revoked meanwhile (a code
+    /// replay won the race): nothing is stored. The check and the insert are one atomic step.
+    async fn insert_refresh_family(
         &self,
-        token_sha256: &str,
-        token: RefreshToken,
-        now: UnixTime,
-    ) -> Result<(), StoreError>;
-    async fn refresh_token(&self, token_sha256: &str) -> Option<RefreshToken>;
-    /// Atomically retires `old` and stores `new`. `Ok(false)` if `old` was already retired (a
-    /// reuse: the caller revokes the grant), in which case `new` is not stored.
-    async fn rotate_refresh_token(
-        &self,
-        old_sha256: &str,
-        new_sha256: &str,
-        new: RefreshToken,
+        family_sha256: &str,
+        family: RefreshFamily,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
+    async fn refresh_family(&self, family_sha256: &str) -> Option<RefreshFamily>;
+    /// Atomically: if `presented_sha256` is the family's current token, replace it with
+    /// `new_sha256` valid until `expires_at`.
+    async fn rotate_refresh_token(
+        &self,
+        family_sha256: &str,
+        presented_sha256: &str,
+        new_sha256: &str,
+        expires_at: UnixTime,
+    ) -> Rotation;
 
-    /// Revokes every token of a grant: its refresh tokens are deleted and its access tokens are
-    /// refused until `until` (when they have all expired anyway).
+    /// Revokes every token of a grant, atomically with respect to [`Store::insert_refresh_family`]:
+    /// its refresh-token family is deleted and its access tokens are refused until `until` (when
+    /// they have all expired anyway).
     async fn revoke_grant(&self, grant_id: &str, until: UnixTime);
     async fn is_grant_revoked(&self, grant_id: &str) -> bool;
 

@@ -909,14 +909,31 @@ async fn authz_12_valid_request_goes_to_login_page_with_browser_cookie() {
         assert!(!login_url.contains(leaked), "{leaked} in {login_url}");
     }
 
-    // A second request from the same browser reuses the cookie, with a fresh request id.
+    // A second request from the same browser keeps the same browser id, with a fresh request id;
+    // the cookie is set again so that it outlives the new pending request.
     let browser = gw.browser();
     let first = gw.authorize(&browser, &params).await;
     let first_url = assert_sent_to_login(&gw, &first);
+    let first_cookie = cookie_value(&first);
     let second = gw.authorize(&browser, &params).await;
     let second_url = assert_sent_to_login(&gw, &second);
     assert_ne!(first_url, second_url);
-    assert!(second.headers().get(SET_COOKIE).is_none());
+    assert_eq!(
+        cookie_value(&second),
+        first_cookie,
+        "same browser id, refreshed"
+    );
+}
+
+/// The `name=value` part of the response's `Set-Cookie`.
+fn cookie_value(response: &reqwest::Response) -> String {
+    let header = response
+        .headers()
+        .get(SET_COOKIE)
+        .expect("Set-Cookie on every authorization redirect")
+        .to_str()
+        .unwrap();
+    header.split(';').next().unwrap().to_owned()
 }
 
 /// Issue 2 "Authorize" ("a server-side pending-request id (it expires)"): the pending request
@@ -993,4 +1010,74 @@ async fn authz_11_no_cors_on_authorize() {
             preflight.status()
         );
     }
+}
+
+/// AUTHZ-01 with bounded storage (config::MAX_STATE_LENGTH): a `state` longer than 2048 bytes is
+/// refused by redirect with `invalid_request` and parks nothing; 2048 bytes are accepted.
+#[tokio::test]
+async fn authz_01_state_is_bounded() {
+    let gw = TestGateway::start().await;
+    let client_id = gw.register(&[REDIRECT]).await;
+    let long = "s".repeat(2049);
+    let mut params = TestGateway::authorize_params(&client_id, &[]);
+    params.retain(|(name, _)| *name != "state");
+    params.push(("state", &long));
+    let response = gw.authorize(&gw.browser(), &params).await;
+    assert_error_redirect(&gw, response, REDIRECT, "invalid_request", Some(&long)).await;
+    assert_eq!(gw.store.sizes().pending, 0);
+
+    let fits = "s".repeat(2048);
+    let mut params = TestGateway::authorize_params(&client_id, &[]);
+    params.retain(|(name, _)| *name != "state");
+    params.push(("state", &fits));
+    let response = gw.authorize(&gw.browser(), &params).await;
+    assert_sent_to_login(&gw, &response);
+}
+
+/// AUTHZ-03/AUTHZ-04: the loopback port exception compares parsed components, so a raw string
+/// that a URL parser reads as another path (`\` is `/` to WHATWG parsers) or another host does not
+/// match, and the browser is never sent there.
+#[tokio::test]
+async fn authz_04_loopback_exception_is_not_fooled_by_backslashes() {
+    let gw = TestGateway::start().await;
+    let client_id = gw.register(&["http://localhost/callback"]).await;
+    for bad in [
+        "http://localhost:5555\\x/callback",
+        "http://localhost:5555\\@evil.example/callback",
+        "http://localhost:5555/./callback",
+    ] {
+        let params = [
+            ("response_type", "code"),
+            ("client_id", client_id.as_str()),
+            ("redirect_uri", bad),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("state", "xyz"),
+        ];
+        let response = gw.authorize(&gw.browser(), &params).await;
+        assert_error_page_without_redirect(response, bad).await;
+    }
+}
+
+/// Bounded pending logins: each client IP may start `limits.authorizations_per_minute`
+/// authorizations a minute; the next gets a 429 page with `Retry-After` and no redirect.
+#[tokio::test]
+async fn authz_authorization_requests_are_rate_limited_per_ip() {
+    let gw = TestGateway::start_with(|raw| raw.limits.authorizations_per_minute = 2).await;
+    let client_id = gw.register(&[REDIRECT]).await;
+    let params = TestGateway::authorize_params(&client_id, &[]);
+    for _ in 0..2 {
+        let response = gw.authorize(&gw.browser(), &params).await;
+        assert_sent_to_login(&gw, &response);
+    }
+    let response = gw.authorize(&gw.browser(), &params).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().get(LOCATION).is_none());
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    assert_eq!(gw.store.sizes().pending, 2);
 }

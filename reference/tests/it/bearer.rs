@@ -724,22 +724,23 @@ async fn aud_03_token_with_audience_only_valid_at_that_agent() {
     }
 }
 
-/// AUD-03 (RFC 8707 §2.1 default left to the server; resource.rs: no `resource` means every agent
-/// `sub` owns): a token without `aud` works at both of alice's agents and gets 403 at bob's; bob's
-/// works at his and gets 403 at alice's.
+/// AUD-03 (RFC 8707 §2.1 default left to the server; RFC 9068 §2.2 `aud` REQUIRED; resource.rs:
+/// no `resource` means the gateway itself, i.e. every agent `sub` owns): the token's `aud` is the
+/// gateway origin; it works at both of alice's agents and gets 403 at bob's; bob's works at his and
+/// gets 403 at alice's.
 #[tokio::test]
 async fn aud_03_token_without_resource_valid_at_every_agent_of_its_user() {
     let gw = TestGateway::start().await;
     let alice = gw.oauth_tokens(ALICE, None).await;
     let (_, claims) = decode_parts(&alice.access_token);
-    assert!(claims.get("aud").is_none(), "{claims}");
+    assert_eq!(claims["aud"], gw.base.as_str(), "{claims}");
     for agent in [RESEARCH, WRITER] {
         let who = gw.whoami(agent, &alice.access_token).await;
         assert_eq!(who["bearer_type"], "oauth");
         assert_eq!(who["user"], "alice");
         assert_eq!(who["agent"], agent);
         assert_eq!(who["client_id"], alice.client_id.as_str());
-        assert!(who.get("aud").is_none(), "{who}");
+        assert_eq!(who["aud"], gw.base.as_str(), "{who}");
     }
     assert_not_owner(call(&gw, OPS, &alice.access_token).await).await;
 
@@ -1064,4 +1065,38 @@ async fn sec_05_logs_never_hold_secrets() {
     // Nor any JWT signature part (the most distinctive piece of a token).
     let signature = access.rsplit('.').next().unwrap();
     assert!(!text.contains(signature), "a JWT signature is in the logs");
+}
+
+/// BEARER-11 (MCP "Access Token Privilege Restriction"): the request body is not even read before
+/// authentication, so an unauthenticated 2 MiB body (past the 1 MiB limit) gets the 401 challenge,
+/// not a 413.
+#[tokio::test]
+async fn bearer_11_body_is_not_read_before_authentication() {
+    let gw = TestGateway::start().await;
+    let big = "x".repeat(2 * 1024 * 1024);
+    let response = gw
+        .http
+        .post(gw.agent_url(RESEARCH))
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().get("www-authenticate").is_some());
+
+    // Authenticated, the same body is refused for its size, as JSON-RPC.
+    let response = gw
+        .http
+        .post(gw.agent_url(RESEARCH))
+        .bearer_auth(RESEARCH_KEY)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], -32600, "{body}");
+    assert!(body.get("result").is_none());
 }

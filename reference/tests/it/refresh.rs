@@ -404,7 +404,11 @@ async fn refresh_05_unrestricted_grant_narrows_only_to_owned_agents() {
 
     let body = token_ok(refresh(&gw, client_id, &rt2, &[]).await).await;
     let (at, _) = pair(&body);
-    assert!(claims(&at).get("aud").is_none(), "{}", claims(&at));
+    assert_eq!(
+        claims(&at)["aud"],
+        gw.base.as_str(),
+        "without resource, the grant's own audience: the whole gateway"
+    );
     assert_token_works(&gw, RESEARCH, &at).await;
 }
 
@@ -521,4 +525,31 @@ async fn refresh_02_missing_or_unknown_refresh_token() {
         .await,
     )
     .await;
+}
+
+/// REFRESH-02 with bounded storage (OAuth 2.1 §4.3.1; store::RefreshFamily): rotating a refresh
+/// token replaces the grant's one record instead of leaving retired tokens behind, so refreshing in
+/// a loop cannot fill the store; and the first token is still recognised as a reuse afterwards.
+#[tokio::test]
+async fn refresh_02_rotation_keeps_one_record_per_grant() {
+    let gw = TestGateway::start().await;
+    let tokens = gw.oauth_tokens(ALICE, Some(RESEARCH)).await;
+    let first = tokens.refresh_token.clone().unwrap();
+    let mut current = first.clone();
+    for _ in 0..5 {
+        let body = token_ok(refresh(&gw, &tokens.client_id, &current, &[]).await).await;
+        current = pair(&body).1;
+        assert_eq!(gw.store.sizes().refresh_families, 1);
+    }
+    assert_oauth_error(
+        refresh(&gw, &tokens.client_id, &first, &[]).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+    )
+    .await;
+    assert_eq!(
+        gw.store.sizes().refresh_families,
+        0,
+        "the reuse revoked the family"
+    );
 }
