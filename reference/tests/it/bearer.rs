@@ -298,16 +298,6 @@ async fn tokens_for(gw: &TestGateway, user: (&str, &str), resource: Option<&str>
     }
 }
 
-/// The header and claims of a JWT, decoded without verification.
-fn decode_parts(token: &str) -> (Value, Value) {
-    let parts: Vec<&str> = token.split('.').collect();
-    assert_eq!(parts.len(), 3, "{token}");
-    let decode = |part: &str| -> Value {
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
-    };
-    (decode(parts[0]), decode(parts[1]))
-}
-
 /// Signs `claims` with `secret` under `alg`, with header `typ` (none when `None`).
 fn forge(claims: &Value, alg: Algorithm, typ: Option<&str>, secret: &str) -> String {
     let mut header = Header::new(alg);
@@ -479,7 +469,7 @@ async fn bearer_06_aud_07_forged_and_malformed_jwts_are_invalid_token() {
     // bob's agent.
     let tokens = gw.oauth_tokens(ALICE, None).await;
     let real = tokens.access_token.as_str();
-    let (header, claims) = decode_parts(real);
+    let (header, claims) = jwt_parts(real);
     assert_eq!(header["alg"], "HS256");
     assert_eq!(header["typ"], "at+jwt");
 
@@ -570,7 +560,7 @@ async fn bearer_06_aud_07_forged_and_malformed_jwts_are_invalid_token() {
 async fn bearer_06_expired_token_is_invalid_token() {
     let gw = TestGateway::start().await;
     let tokens = gw.oauth_tokens(ALICE, Some(RESEARCH)).await;
-    let (_, claims) = decode_parts(&tokens.access_token);
+    let (_, claims) = jwt_parts(&tokens.access_token);
     assert_eq!(
         claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
         3600
@@ -708,7 +698,7 @@ async fn aud_09_user_key_valid_at_every_agent_of_its_user() {
 async fn aud_03_token_with_audience_only_valid_at_that_agent() {
     let gw = TestGateway::start().await;
     let tokens = gw.oauth_tokens(ALICE, Some(RESEARCH)).await;
-    let (_, claims) = decode_parts(&tokens.access_token);
+    let (_, claims) = jwt_parts(&tokens.access_token);
     assert_eq!(claims["aud"], gw.agent_url(RESEARCH));
 
     let who = gw.whoami(RESEARCH, &tokens.access_token).await;
@@ -732,7 +722,7 @@ async fn aud_03_token_with_audience_only_valid_at_that_agent() {
 async fn aud_03_token_without_resource_valid_at_every_agent_of_its_user() {
     let gw = TestGateway::start().await;
     let alice = gw.oauth_tokens(ALICE, None).await;
-    let (_, claims) = decode_parts(&alice.access_token);
+    let (_, claims) = jwt_parts(&alice.access_token);
     assert_eq!(claims["aud"], gw.base.as_str(), "{claims}");
     for agent in [RESEARCH, WRITER] {
         let who = gw.whoami(agent, &alice.access_token).await;
@@ -755,7 +745,7 @@ async fn aud_03_token_without_resource_valid_at_every_agent_of_its_user() {
 async fn aud_03_token_for_gateway_origin_valid_at_every_agent_of_its_user() {
     let gw = TestGateway::start().await;
     let tokens = tokens_for(&gw, ALICE, Some(&gw.base)).await;
-    let (_, claims) = decode_parts(&tokens.access_token);
+    let (_, claims) = jwt_parts(&tokens.access_token);
     assert_eq!(claims["aud"], gw.base.as_str());
     for agent in [RESEARCH, WRITER] {
         let who = gw.whoami(agent, &tokens.access_token).await;
@@ -785,7 +775,7 @@ async fn aud_03_valid_token_at_unknown_agent_is_not_found() {
 async fn bearer_08_token_without_mcp_scope_is_insufficient_scope() {
     let gw = TestGateway::start().await;
     let tokens = gw.oauth_tokens(ALICE, Some(RESEARCH)).await;
-    let (_, mut claims) = decode_parts(&tokens.access_token);
+    let (_, mut claims) = jwt_parts(&tokens.access_token);
     assert_eq!(claims["scope"], "mcp");
     claims["scope"] = json!("other");
     let token = forge(&claims, Algorithm::HS256, Some("at+jwt"), DEMO_JWT_SECRET);

@@ -4,11 +4,8 @@
 //! manual clock), concurrent reuse, and the request errors. Turning refresh tokens off, and
 //! clients registered without the refresh grant, are in `token.rs`.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
-use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::support::*;
 
@@ -33,40 +30,6 @@ async fn refresh(
     gw.token_request(&form).await
 }
 
-/// Asserts a successful token response (200, JSON, `no-store`, schema, no nulls) and returns it.
-async fn token_ok(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "token request failed: {body}");
-    let content_type = headers.get(CONTENT_TYPE).unwrap().to_str().unwrap();
-    assert!(
-        content_type.starts_with("application/json"),
-        "{content_type}"
-    );
-    assert_eq!(
-        headers.get(CACHE_CONTROL).map(|v| v.to_str().unwrap()),
-        Some("no-store")
-    );
-    assert_schema("token-response", &body);
-    for (name, value) in body.as_object().unwrap() {
-        assert!(!value.is_null(), "{name} is null in {body}");
-    }
-    body
-}
-
-/// [`assert_oauth_error`] plus a non-empty `error_description`.
-async fn oauth_error(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
-    let body = assert_oauth_error(response, status, code).await;
-    assert!(
-        body["error_description"]
-            .as_str()
-            .is_some_and(|d| !d.is_empty()),
-        "error_description missing in {body}"
-    );
-    body
-}
-
 /// The access and refresh tokens of a successful response.
 fn pair(body: &Value) -> (String, String) {
     (
@@ -76,47 +39,6 @@ fn pair(body: &Value) -> (String, String) {
             .expect("a refresh token")
             .to_owned(),
     )
-}
-
-/// The claims of a JWT, decoded without verification.
-fn claims(token: &str) -> Value {
-    let payload = token.split('.').nth(1).expect("a JWT");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
-
-fn ping() -> Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})
-}
-
-async fn assert_token_works(gw: &TestGateway, agent: &str, token: &str) {
-    let response = gw.mcp(agent, Some(token), ping()).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "the token should work at {agent}"
-    );
-}
-
-/// 401 with a Bearer challenge carrying `error="invalid_token"`.
-async fn assert_token_refused(gw: &TestGateway, agent: &str, token: &str) {
-    let response = gw.mcp(agent, Some(token), ping()).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::UNAUTHORIZED,
-        "the token should be refused at {agent}"
-    );
-    let challenge = response
-        .headers()
-        .get(WWW_AUTHENTICATE)
-        .expect("a challenge")
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(challenge.starts_with("Bearer "), "{challenge}");
-    assert!(
-        challenge.contains(r#"error="invalid_token""#),
-        "{challenge}"
-    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,8 +72,8 @@ async fn refresh_02_refresh_rotates_and_issues_a_working_access_token() {
     }
     "#);
 
-    let old = claims(&tokens.access_token);
-    let new = claims(&at2);
+    let old = jwt_parts(&tokens.access_token).1;
+    let new = jwt_parts(&at2).1;
     for claim in ["iss", "sub", "client_id", "aud", "scope"] {
         assert_eq!(new[claim], old[claim], "{claim}");
     }
@@ -190,13 +112,13 @@ async fn refresh_02_reuse_of_rotated_token_revokes_the_family() {
     // Another grant of the same user and client must not be touched.
     let unrelated = gw.oauth_tokens(ALICE, None).await;
 
-    oauth_error(
+    assert_oauth_error(
         refresh(&gw, client_id, &rt1, &[]).await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
     )
     .await;
-    oauth_error(
+    assert_oauth_error(
         refresh(&gw, client_id, &rt2, &[]).await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
@@ -263,7 +185,7 @@ async fn refresh_02_concurrent_reuse_has_at_most_one_winner_and_revokes() {
         }
         if let Some(winner) = winners.first() {
             let (at, rt) = pair(winner);
-            oauth_error(
+            assert_oauth_error(
                 refresh(&gw, &tokens.client_id, &rt, &[]).await,
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
@@ -287,7 +209,7 @@ async fn refresh_03_refresh_token_is_bound_to_its_client() {
     let tokens = gw.oauth_tokens(ALICE, None).await;
     let rt = tokens.refresh_token.clone().unwrap();
     let thief = gw.register(&[REDIRECT]).await;
-    oauth_error(
+    assert_oauth_error(
         refresh(&gw, &thief, &rt, &[]).await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
@@ -296,10 +218,10 @@ async fn refresh_03_refresh_token_is_bound_to_its_client() {
     assert_token_works(&gw, RESEARCH, &tokens.access_token).await;
     let body = token_ok(refresh(&gw, &tokens.client_id, &rt, &[]).await).await;
     let (at, _) = pair(&body);
-    assert_eq!(claims(&at)["client_id"], tokens.client_id.as_str());
+    assert_eq!(jwt_parts(&at).1["client_id"], tokens.client_id.as_str());
 
     // An unregistered client_id is not a client at all.
-    oauth_error(
+    assert_oauth_error(
         refresh(&gw, "mcp_client_unknown", &rt, &[]).await,
         StatusCode::UNAUTHORIZED,
         "invalid_client",
@@ -319,7 +241,7 @@ async fn refresh_04_07_scope_may_not_grow() {
     let client_id = tokens.client_id.as_str();
     let rt = tokens.refresh_token.clone().unwrap();
     for scope in ["mcp admin", "admin", "offline_access", "mcp offline_access"] {
-        oauth_error(
+        assert_oauth_error(
             refresh(&gw, client_id, &rt, &[("scope", scope)]).await,
             StatusCode::BAD_REQUEST,
             "invalid_scope",
@@ -329,7 +251,7 @@ async fn refresh_04_07_scope_may_not_grow() {
     let body = token_ok(refresh(&gw, client_id, &rt, &[("scope", "mcp")]).await).await;
     assert_eq!(body["scope"], "mcp");
     let (at, rt2) = pair(&body);
-    assert_eq!(claims(&at)["scope"], "mcp");
+    assert_eq!(jwt_parts(&at).1["scope"], "mcp");
     assert_token_works(&gw, RESEARCH, &at).await;
 
     let body = token_ok(refresh(&gw, client_id, &rt2, &[]).await).await;
@@ -354,7 +276,7 @@ async fn refresh_05_refresh_token_is_bound_to_its_resource() {
         gw.agent_url("no-such-agent"),
         format!("{research}#frag"),
     ] {
-        oauth_error(
+        assert_oauth_error(
             refresh(&gw, client_id, &rt, &[("resource", &other)]).await,
             StatusCode::BAD_REQUEST,
             "invalid_target",
@@ -363,16 +285,16 @@ async fn refresh_05_refresh_token_is_bound_to_its_resource() {
     }
     let body = token_ok(refresh(&gw, client_id, &rt, &[("resource", &research)]).await).await;
     let (at, rt2) = pair(&body);
-    assert_eq!(claims(&at)["aud"], research.as_str());
+    assert_eq!(jwt_parts(&at).1["aud"], research.as_str());
     assert_token_works(&gw, RESEARCH, &at).await;
     assert_token_refused(&gw, WRITER, &at).await;
 
     let body = token_ok(refresh(&gw, client_id, &rt2, &[]).await).await;
     let (at, rt3) = pair(&body);
-    assert_eq!(claims(&at)["aud"], research.as_str());
+    assert_eq!(jwt_parts(&at).1["aud"], research.as_str());
 
     // The binding survives rotation: the newest token is still refused for writer-agent.
-    oauth_error(
+    assert_oauth_error(
         refresh(&gw, client_id, &rt3, &[("resource", &gw.agent_url(WRITER))]).await,
         StatusCode::BAD_REQUEST,
         "invalid_target",
@@ -389,7 +311,7 @@ async fn refresh_05_unrestricted_grant_narrows_only_to_owned_agents() {
     let tokens = gw.oauth_tokens(ALICE, None).await;
     let client_id = tokens.client_id.as_str();
     let rt = tokens.refresh_token.clone().unwrap();
-    oauth_error(
+    assert_oauth_error(
         refresh(&gw, client_id, &rt, &[("resource", &gw.agent_url(OPS))]).await,
         StatusCode::BAD_REQUEST,
         "invalid_target",
@@ -398,14 +320,14 @@ async fn refresh_05_unrestricted_grant_narrows_only_to_owned_agents() {
     let writer = gw.agent_url(WRITER);
     let body = token_ok(refresh(&gw, client_id, &rt, &[("resource", &writer)]).await).await;
     let (at, rt2) = pair(&body);
-    assert_eq!(claims(&at)["aud"], writer.as_str());
+    assert_eq!(jwt_parts(&at).1["aud"], writer.as_str());
     assert_token_works(&gw, WRITER, &at).await;
     assert_token_refused(&gw, RESEARCH, &at).await;
 
     let body = token_ok(refresh(&gw, client_id, &rt2, &[]).await).await;
     let (at, _) = pair(&body);
     assert_eq!(
-        claims(&at)["aud"],
+        jwt_parts(&at).1["aud"],
         gw.base.as_str(),
         "without resource, the grant's own audience: the whole gateway"
     );
@@ -435,7 +357,7 @@ async fn refresh_06_refresh_token_expires_after_14_idle_days() {
     )
     .await;
     gw.advance(1);
-    oauth_error(
+    assert_oauth_error(
         refresh(
             &gw,
             &late.client_id,
@@ -473,7 +395,7 @@ async fn refresh_06_each_refresh_resets_the_idle_period() {
     let (at3, rt3) = pair(&body);
     assert_token_works(&gw, RESEARCH, &at3).await;
     gw.advance(14 * DAY);
-    oauth_error(
+    assert_oauth_error(
         refresh(&gw, client_id, &rt3, &[]).await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
@@ -495,8 +417,8 @@ async fn refresh_02_missing_or_unknown_refresh_token() {
     let response = gw
         .token_request(&[("grant_type", "refresh_token"), ("client_id", client_id)])
         .await;
-    oauth_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
-    oauth_error(
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    assert_oauth_error(
         refresh(&gw, client_id, "", &[]).await,
         StatusCode::BAD_REQUEST,
         "invalid_request",
@@ -507,7 +429,7 @@ async fn refresh_02_missing_or_unknown_refresh_token() {
         tokens.access_token.as_str(),
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
     ] {
-        oauth_error(
+        assert_oauth_error(
             refresh(&gw, client_id, unknown, &[]).await,
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -552,4 +474,28 @@ async fn refresh_02_rotation_keeps_one_record_per_grant() {
         0,
         "the reuse revoked the family"
     );
+}
+
+/// REFRESH-02 (OAuth 2.1 §4.3.1): reuse of a retired refresh token is detected before any other
+/// check, so a thief cannot dodge the revocation by sending an otherwise invalid request (here an
+/// over-broad `scope`): the answer is `invalid_grant` and the rightful client's new token is dead.
+#[tokio::test]
+async fn refresh_02_reuse_is_detected_before_other_checks() {
+    let gw = TestGateway::start().await;
+    let tokens = gw.oauth_tokens(ALICE, Some(RESEARCH)).await;
+    let old = tokens.refresh_token.clone().unwrap();
+    let body = token_ok(refresh(&gw, &tokens.client_id, &old, &[]).await).await;
+    let (_, newest) = pair(&body);
+    assert_oauth_error(
+        refresh(&gw, &tokens.client_id, &old, &[("scope", "mcp admin")]).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+    )
+    .await;
+    assert_oauth_error(
+        refresh(&gw, &tokens.client_id, &newest, &[]).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+    )
+    .await;
 }

@@ -470,8 +470,8 @@ pub fn assert_schema(name: &str, document: &Value) {
     );
 }
 
-/// Asserts an OAuth error answer: `status`, JSON content type, `error == code`, `no-store`, schema;
-/// and that no token leaked in the body. Returns the body.
+/// Asserts an OAuth error answer: `status`, JSON content type, `error == code`, a non-empty
+/// `error_description`, `no-store`, schema; and that no token leaked in the body. Returns the body.
 pub async fn assert_oauth_error(response: Response, status: StatusCode, code: &str) -> Value {
     assert_eq!(response.status(), status, "status");
     let content_type = response
@@ -490,6 +490,12 @@ pub async fn assert_oauth_error(response: Response, status: StatusCode, code: &s
     assert_eq!(cache.as_deref(), Some("no-store"), "Cache-Control");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], code, "error code in {body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "the reference always explains its errors: {body}"
+    );
     assert_schema("oauth-error", &body);
     for leak in ["access_token", "refresh_token", "client_secret"] {
         assert!(
@@ -498,4 +504,82 @@ pub async fn assert_oauth_error(response: Response, status: StatusCode, code: &s
         );
     }
     body
+}
+
+/// Asserts a successful token response (200, JSON, `no-store`, schema, no nulls) and returns it.
+pub async fn token_ok(response: Response) -> Value {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "token request failed: {body}");
+    let content_type = headers.get(CONTENT_TYPE).unwrap().to_str().unwrap();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    assert_eq!(
+        headers.get(CACHE_CONTROL).map(|v| v.to_str().unwrap()),
+        Some("no-store")
+    );
+    assert_schema("token-response", &body);
+    for (name, value) in body.as_object().unwrap() {
+        assert!(!value.is_null(), "{name} is null in {body}");
+    }
+    body
+}
+
+/// A JSON-RPC `ping` request.
+pub fn ping() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})
+}
+
+/// The header and claims of a JWT, decoded without verification.
+pub fn jwt_parts(token: &str) -> (Value, Value) {
+    use base64::Engine as _;
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "a JWS compact serialization: {token}");
+    let decode = |part: &str| -> Value {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    (decode(parts[0]), decode(parts[1]))
+}
+
+/// Asserts that `token` is accepted at `agent`'s MCP endpoint (a `ping` gets a result).
+pub async fn assert_token_works(gw: &TestGateway, agent: &str, token: &str) {
+    let response = gw.mcp(agent, Some(token), ping()).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the token should work at {agent}"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert!(body.get("result").is_some(), "{body}");
+}
+
+/// Asserts that `token` is refused at `agent` with 401 and a Bearer challenge carrying
+/// `error="invalid_token"`, and that no JSON-RPC result came back.
+pub async fn assert_token_refused(gw: &TestGateway, agent: &str, token: &str) {
+    let response = gw.mcp(agent, Some(token), ping()).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "the token should be refused at {agent}"
+    );
+    let challenge = response
+        .headers()
+        .get(reqwest::header::WWW_AUTHENTICATE)
+        .expect("a challenge")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+    let text = response.text().await.unwrap();
+    assert!(!text.contains("\"result\""), "{text}");
 }

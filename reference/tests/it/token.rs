@@ -14,8 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mcp_gateway_reference::Clock as _;
 use reqwest::StatusCode;
 use reqwest::header::{
-    ACCESS_CONTROL_ALLOW_ORIGIN, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, ORIGIN,
-    WWW_AUTHENTICATE,
+    ACCESS_CONTROL_ALLOW_ORIGIN, AUTHORIZATION, CONTENT_TYPE, ORIGIN, WWW_AUTHENTICATE,
 };
 use serde_json::{Value, json};
 
@@ -75,89 +74,6 @@ fn with<'a>(
 /// `form` without `name`.
 fn without<'a>(form: Vec<(&'a str, &'a str)>, name: &str) -> Vec<(&'a str, &'a str)> {
     form.into_iter().filter(|(n, _)| *n != name).collect()
-}
-
-/// Asserts a successful token response (200, JSON, `no-store`, schema, no nulls) and returns it.
-async fn token_ok(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "token request failed: {body}");
-    let content_type = headers.get(CONTENT_TYPE).unwrap().to_str().unwrap();
-    assert!(
-        content_type.starts_with("application/json"),
-        "{content_type}"
-    );
-    assert_eq!(
-        headers.get(CACHE_CONTROL).map(|v| v.to_str().unwrap()),
-        Some("no-store")
-    );
-    assert_schema("token-response", &body);
-    for (name, value) in body.as_object().unwrap() {
-        assert!(!value.is_null(), "{name} is null in {body}");
-    }
-    body
-}
-
-/// [`assert_oauth_error`] plus a non-empty `error_description`.
-async fn oauth_error(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
-    let body = assert_oauth_error(response, status, code).await;
-    assert!(
-        body["error_description"]
-            .as_str()
-            .is_some_and(|d| !d.is_empty()),
-        "error_description missing in {body}"
-    );
-    body
-}
-
-fn ping() -> Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})
-}
-
-/// The header and claims of a JWT, decoded without verification.
-fn jwt_parts(token: &str) -> (Value, Value) {
-    let parts: Vec<&str> = token.split('.').collect();
-    assert_eq!(parts.len(), 3, "a JWS compact serialization: {token}");
-    let decode = |part: &str| -> Value {
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
-    };
-    (decode(parts[0]), decode(parts[1]))
-}
-
-async fn assert_token_works(gw: &TestGateway, agent: &str, token: &str) {
-    let response = gw.mcp(agent, Some(token), ping()).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "the token should work at {agent}"
-    );
-    let body: Value = response.json().await.unwrap();
-    assert!(body.get("result").is_some(), "{body}");
-}
-
-/// 401 with a Bearer challenge carrying `error="invalid_token"`, and no JSON-RPC result.
-async fn assert_token_refused(gw: &TestGateway, agent: &str, token: &str) {
-    let response = gw.mcp(agent, Some(token), ping()).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::UNAUTHORIZED,
-        "the token should be refused at {agent}"
-    );
-    let challenge = response
-        .headers()
-        .get(WWW_AUTHENTICATE)
-        .expect("a challenge")
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(challenge.starts_with("Bearer "), "{challenge}");
-    assert!(
-        challenge.contains(r#"error="invalid_token""#),
-        "{challenge}"
-    );
-    let text = response.text().await.unwrap();
-    assert!(!text.contains("\"result\""), "{text}");
 }
 
 /// `grant_type=refresh_token` for `client_id`.
@@ -359,7 +275,7 @@ async fn token_01_json_body_is_invalid_request() {
         .send()
         .await
         .unwrap();
-    oauth_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
 
     // A form body labelled as something else is not a form either.
     let response = gw
@@ -370,7 +286,7 @@ async fn token_01_json_body_is_invalid_request() {
         .send()
         .await
         .unwrap();
-    oauth_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
 
     token_ok(gw.token_request(&code_form(&client_id, &code)).await).await;
 }
@@ -386,7 +302,7 @@ async fn token_01_repeated_parameter_is_invalid_request() {
         let mut form = code_form(&client_id, &code);
         let value = form.iter().find(|(n, _)| *n == name).unwrap().1;
         form.push((name, value));
-        let body = oauth_error(
+        let body = assert_oauth_error(
             gw.token_request(&form).await,
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -427,7 +343,7 @@ async fn token_01_empty_values_are_treated_as_absent() {
     let (client_id, code) = client_and_code(&gw, Some(RESEARCH)).await;
     for name in ["code_verifier", "code", "client_id", "grant_type"] {
         let form = with(code_form(&client_id, &code), name, "");
-        oauth_error(
+        assert_oauth_error(
             gw.token_request(&form).await,
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -453,7 +369,7 @@ async fn token_09_missing_grant_type_is_invalid_request() {
     let gw = TestGateway::start().await;
     let (client_id, code) = client_and_code(&gw, None).await;
     let form = without(code_form(&client_id, &code), "grant_type");
-    oauth_error(
+    assert_oauth_error(
         gw.token_request(&form).await,
         StatusCode::BAD_REQUEST,
         "invalid_request",
@@ -481,7 +397,7 @@ async fn token_09_unsupported_grant_types_are_refused() {
     ] {
         let mut form = with(code_form(&client_id, &code), "grant_type", grant);
         form.extend([("username", ALICE.0), ("password", ALICE.1)]);
-        let body = oauth_error(
+        let body = assert_oauth_error(
             gw.token_request(&form).await,
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -499,7 +415,7 @@ async fn token_05_missing_client_id_is_invalid_request() {
     let gw = TestGateway::start().await;
     let (client_id, code) = client_and_code(&gw, None).await;
     let form = without(code_form(&client_id, &code), "client_id");
-    oauth_error(
+    assert_oauth_error(
         gw.token_request(&form).await,
         StatusCode::BAD_REQUEST,
         "invalid_request",
@@ -521,7 +437,7 @@ async fn token_04_unknown_client_id_is_401_invalid_client() {
             .headers()
             .get(WWW_AUTHENTICATE)
             .map(|v| v.to_str().unwrap().to_owned());
-        oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+        assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
         assert!(
             challenge.as_deref().is_some_and(|c| !c.trim().is_empty()),
             "a 401 needs a WWW-Authenticate challenge"
@@ -541,7 +457,7 @@ async fn token_04_client_authentication_is_401_invalid_client() {
     let form = with(code_form(&client_id, &code), "client_secret", "s3cret");
     let response = gw.token_request(&form).await;
     assert!(response.headers().contains_key(WWW_AUTHENTICATE));
-    oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+    assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
 
     let basic = URL_SAFE_NO_PAD.encode(format!("{client_id}:s3cret"));
     let response = gw
@@ -553,7 +469,7 @@ async fn token_04_client_authentication_is_401_invalid_client() {
         .await
         .unwrap();
     assert!(response.headers().contains_key(WWW_AUTHENTICATE));
-    oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+    assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
 
     token_ok(gw.token_request(&code_form(&client_id, &code)).await).await;
 }
@@ -565,14 +481,14 @@ async fn token_05_missing_code_is_invalid_request_and_unknown_code_is_invalid_gr
     let gw = TestGateway::start().await;
     let client_id = gw.register(&[REDIRECT]).await;
     let form = without(code_form(&client_id, "unused"), "code");
-    oauth_error(
+    assert_oauth_error(
         gw.token_request(&form).await,
         StatusCode::BAD_REQUEST,
         "invalid_request",
     )
     .await;
     for unknown in ["not-a-code", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
-        oauth_error(
+        assert_oauth_error(
             gw.token_request(&code_form(&client_id, unknown)).await,
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -589,7 +505,7 @@ async fn token_05_code_of_another_client_is_invalid_grant() {
     let gw = TestGateway::start().await;
     let (x, code) = client_and_code(&gw, None).await;
     let y = gw.register(&[REDIRECT]).await;
-    oauth_error(
+    assert_oauth_error(
         gw.token_request(&code_form(&y, &code)).await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
@@ -600,7 +516,7 @@ async fn token_05_code_of_another_client_is_invalid_grant() {
     let (_, claims) = jwt_parts(access);
     assert_eq!(claims["client_id"], x.as_str());
 
-    oauth_error(
+    assert_oauth_error(
         gw.token_request(&code_form(&y, &code)).await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
@@ -617,7 +533,7 @@ async fn pkce_05_missing_code_verifier_is_invalid_request() {
     let gw = TestGateway::start().await;
     let (client_id, code) = client_and_code(&gw, None).await;
     let form = without(code_form(&client_id, &code), "code_verifier");
-    oauth_error(
+    assert_oauth_error(
         gw.token_request(&form).await,
         StatusCode::BAD_REQUEST,
         "invalid_request",
@@ -653,7 +569,7 @@ async fn pkce_04_06_bad_verifiers_are_invalid_grant_and_neither_consume_nor_revo
     assert_eq!(spaced.len(), 43);
     for (why, verifier) in &bad {
         let form = with(code_form(&client_id, &code), "code_verifier", verifier);
-        let body = oauth_error(
+        let body = assert_oauth_error(
             gw.token_request(&form).await,
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -668,7 +584,7 @@ async fn pkce_04_06_bad_verifiers_are_invalid_grant_and_neither_consume_nor_revo
 
     for (_, verifier) in &bad {
         let form = with(code_form(&client_id, &code), "code_verifier", verifier);
-        oauth_error(
+        assert_oauth_error(
             gw.token_request(&form).await,
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -697,7 +613,7 @@ async fn token_07_redirect_uri_mismatch_is_invalid_grant() {
         "http://attacker.example/callback",
     ] {
         let form = with(code_form(&client_id, &code), "redirect_uri", other);
-        oauth_error(
+        assert_oauth_error(
             gw.token_request(&form).await,
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -742,7 +658,7 @@ async fn aud_04_resource_other_than_authorized_is_invalid_target() {
     ];
     for other in &others {
         let form = with(code_form(&client_id, &code), "resource", other);
-        let body = oauth_error(
+        let body = assert_oauth_error(
             gw.token_request(&form).await,
             StatusCode::BAD_REQUEST,
             "invalid_target",
@@ -783,7 +699,7 @@ async fn aud_04_unrestricted_grant_narrows_only_to_owned_agents() {
         "https://elsewhere.example/".to_owned(),
     ] {
         let form = with(code_form(&client_id, &code), "resource", &other);
-        oauth_error(
+        assert_oauth_error(
             gw.token_request(&form).await,
             StatusCode::BAD_REQUEST,
             "invalid_target",
@@ -821,7 +737,7 @@ async fn token_08_code_expires_after_120_seconds() {
     let (client_id, code) = client_and_code(&gw, None).await;
     gw.advance(120);
     for _ in 0..2 {
-        oauth_error(
+        assert_oauth_error(
             gw.token_request(&code_form(&client_id, &code)).await,
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -843,7 +759,7 @@ async fn token_06_second_redemption_is_refused_and_revokes_issued_tokens() {
     let refresh_token = first["refresh_token"].as_str().unwrap();
     assert_token_works(&gw, RESEARCH, access).await;
 
-    oauth_error(
+    assert_oauth_error(
         gw.token_request(&code_form(&client_id, &code)).await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
@@ -851,14 +767,14 @@ async fn token_06_second_redemption_is_refused_and_revokes_issued_tokens() {
     .await;
     assert_token_refused(&gw, RESEARCH, access).await;
     assert_token_refused(&gw, WRITER, access).await;
-    oauth_error(
+    assert_oauth_error(
         refresh(&gw, &client_id, refresh_token).await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
     )
     .await;
     // A third attempt is refused too.
-    oauth_error(
+    assert_oauth_error(
         gw.token_request(&code_form(&client_id, &code)).await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
@@ -921,7 +837,7 @@ async fn token_06_64_concurrent_redemptions_have_exactly_one_winner() {
         "no refresh family survives a replay"
     );
     if let Some(refresh_token) = winner.get("refresh_token").and_then(Value::as_str) {
-        oauth_error(
+        assert_oauth_error(
             refresh(&gw, &client_id, refresh_token).await,
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -970,7 +886,7 @@ async fn refresh_01_refresh_tokens_off_issues_none_and_refuses_the_grant() {
       "token_type": "Bearer"
     }
     "#);
-    oauth_error(
+    assert_oauth_error(
         refresh(&gw, &client_id, "any-refresh-token").await,
         StatusCode::BAD_REQUEST,
         "unsupported_grant_type",
@@ -1002,7 +918,7 @@ async fn refresh_01_client_without_refresh_grant_gets_none_and_is_unauthorized()
     // Even with a genuine refresh token of another client of the same user.
     let other = gw.oauth_tokens(ALICE, None).await;
     let other_refresh = other.refresh_token.unwrap();
-    oauth_error(
+    assert_oauth_error(
         refresh(&gw, &client_id, &other_refresh).await,
         StatusCode::BAD_REQUEST,
         "unauthorized_client",
