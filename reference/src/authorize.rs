@@ -212,7 +212,6 @@ async fn client_of(state: &AppState, params: &Params) -> Result<RegisteredClient
             ErrorCode::InvalidClient,
             "The application is not registered with this gateway (unknown client_id).",
         )
-        .with_status(StatusCode::BAD_REQUEST)
     })
 }
 

@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use axum::http::{HeaderMap, header};
+
 /// Parsed parameters: the value of each parameter that appeared exactly once with a non-empty
 /// value, plus the names that appeared more than once.
 #[derive(Default)]
@@ -61,6 +63,18 @@ impl Params {
     pub fn repeated(&self) -> &[String] {
         &self.repeated
     }
+}
+
+/// Whether the request's `Content-Type` is `mime` (parameters such as `charset` ignored, case
+/// insensitive, RFC 9110 §8.3.1). `None` when the header is absent.
+pub fn content_type_is(headers: &HeaderMap, mime: &str) -> Option<bool> {
+    headers.get(header::CONTENT_TYPE).map(|value| {
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case(mime))
+    })
 }
 
 #[cfg(test)]

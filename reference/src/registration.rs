@@ -25,6 +25,7 @@ use url::Url;
 
 use crate::config::{Config, is_loopback_host};
 use crate::error::{ErrorCode, OAuthBody, OAuthError};
+use crate::form::content_type_is;
 use crate::secrets::random_token;
 use crate::state::{AppState, ClientIp};
 use crate::store::{RegisteredClient, StoreError};
@@ -62,9 +63,7 @@ pub async fn register(
     OAuthBody(body): OAuthBody,
 ) -> Result<Response, OAuthError> {
     state.limiters.check_registration(ip)?;
-    if let Some(content_type) = headers.get(header::CONTENT_TYPE)
-        && !is_json(content_type)
-    {
+    if content_type_is(&headers, "application/json") == Some(false) {
         return Err(metadata_error("the request body must be application/json"));
     }
     let value: Value = serde_json::from_slice(&body)
@@ -270,14 +269,6 @@ fn string_array(
             "{name} must be an array of strings"
         ))),
     }
-}
-
-fn is_json(content_type: &HeaderValue) -> bool {
-    content_type
-        .to_str()
-        .ok()
-        .and_then(|ct| ct.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
 }
 
 fn metadata_error(description: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {

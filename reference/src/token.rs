@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::clock::UnixTime;
 use crate::config::{ACCESS_TOKEN_TTL, AUTHORIZATION_CODE_TTL, REFRESH_TOKEN_IDLE_TTL};
 use crate::error::{ErrorCode, OAuthBody, OAuthError};
-use crate::form::Params;
+use crate::form::{Params, content_type_is};
 use crate::jwt::AccessTokenClaims;
 use crate::resource::Resource;
 use crate::secrets::{random_token, sha256_hex};
@@ -64,15 +64,7 @@ pub async fn token(
     headers: HeaderMap,
     OAuthBody(body): OAuthBody,
 ) -> Result<Response, OAuthError> {
-    let form_encoded = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
-            mime.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !form_encoded {
+    if content_type_is(&headers, "application/x-www-form-urlencoded") != Some(true) {
         return Err(OAuthError::invalid_request(
             "the token request must be application/x-www-form-urlencoded (OAuth 2.1 section 3.2)",
         ));
@@ -249,7 +241,7 @@ pub fn requested_audience(
     }
 }
 
-pub fn issues_refresh_tokens(state: &AppState, client: &RegisteredClient) -> bool {
+fn issues_refresh_tokens(state: &AppState, client: &RegisteredClient) -> bool {
     state.config.refresh_tokens && client.grant_types.iter().any(|g| g == "refresh_token")
 }
 

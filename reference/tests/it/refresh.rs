@@ -150,27 +150,12 @@ async fn refresh_02_concurrent_reuse_has_at_most_one_winner_and_revokes() {
     for n in [2usize, 16] {
         let tokens = gw.oauth_tokens(ALICE, None).await;
         let rt = tokens.refresh_token.clone().unwrap();
-        let form: Vec<(String, String)> = vec![
-            ("grant_type".into(), "refresh_token".into()),
-            ("refresh_token".into(), rt),
-            ("client_id".into(), tokens.client_id.clone()),
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt.as_str()),
+            ("client_id", tokens.client_id.as_str()),
         ];
-        let start = std::sync::Arc::new(tokio::sync::Barrier::new(n));
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..n {
-            let http = gw.http.clone();
-            let url = gw.url("/oauth/token");
-            let form = form.clone();
-            let start = start.clone();
-            tasks.spawn(async move {
-                start.wait().await;
-                let response = http.post(url).form(&form).send().await.unwrap();
-                let status = response.status();
-                let body: Value = response.json().await.unwrap();
-                (status, body)
-            });
-        }
-        let results = tasks.join_all().await;
+        let results = race_token_requests(&gw, &form, n).await;
         let winners: Vec<&Value> = results
             .iter()
             .filter(|(s, _)| *s == StatusCode::OK)

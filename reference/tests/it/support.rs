@@ -583,3 +583,30 @@ pub async fn assert_token_refused(gw: &TestGateway, agent: &str, token: &str) {
     let text = response.text().await.unwrap();
     assert!(!text.contains("\"result\""), "{text}");
 }
+
+/// Sends the same token request `n` times at once (all released by one barrier) and returns every
+/// `(status, body)`, for the single-use races of codes and refresh tokens.
+pub async fn race_token_requests(
+    gw: &TestGateway,
+    form: &[(&str, &str)],
+    n: usize,
+) -> Vec<(StatusCode, Value)> {
+    let form: Vec<(String, String)> = form
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let start = Arc::new(tokio::sync::Barrier::new(n));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let (http, url) = (gw.http.clone(), gw.url("/oauth/token"));
+        let (form, start) = (form.clone(), start.clone());
+        tasks.spawn(async move {
+            start.wait().await;
+            let response = http.post(url).form(&form).send().await.unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap();
+            (status, body)
+        });
+    }
+    tasks.join_all().await
+}

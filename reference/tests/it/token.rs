@@ -789,27 +789,7 @@ async fn token_06_second_redemption_is_refused_and_revokes_issued_tokens() {
 async fn token_06_64_concurrent_redemptions_have_exactly_one_winner() {
     let gw = TestGateway::start().await;
     let (client_id, code) = client_and_code(&gw, None).await;
-    let url = gw.url("/oauth/token");
-    let form: Vec<(String, String)> = code_form(&client_id, &code)
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    let start = std::sync::Arc::new(tokio::sync::Barrier::new(64));
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..64 {
-        let http = gw.http.clone();
-        let url = url.clone();
-        let form = form.clone();
-        let start = start.clone();
-        tasks.spawn(async move {
-            start.wait().await;
-            let response = http.post(url).form(&form).send().await.unwrap();
-            let status = response.status();
-            let body: Value = response.json().await.unwrap();
-            (status, body)
-        });
-    }
-    let results = tasks.join_all().await;
+    let results = race_token_requests(&gw, &code_form(&client_id, &code), 64).await;
     let winners: Vec<&Value> = results
         .iter()
         .filter(|(s, _)| *s == StatusCode::OK)
