@@ -13,6 +13,9 @@
 //!
 //! Underneath: [`pkce`], [`resource`] (RFC 8707), [`form`] (strict parameter parsing),
 //! [`error`], [`secrets`], [`clock`], [`store`], [`config`], [`state`].
+//!
+//! Test-only: [`test_clock`], `/__test/clock` to move the gateway's clock forward, mounted only
+//! when the state carries a test clock (`serve --test-clock`, loopback binds only).
 
 pub mod authorize;
 pub mod bearer;
@@ -31,6 +34,7 @@ pub mod resource;
 pub mod secrets;
 pub mod state;
 pub mod store;
+pub mod test_clock;
 pub mod token;
 
 use std::future::Future;
@@ -46,7 +50,7 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub use crate::clock::{Clock, ManualClock, SystemClock, UnixTime};
+pub use crate::clock::{Clock, ManualClock, OffsetClock, SystemClock, UnixTime};
 pub use crate::config::{Config, Overrides};
 pub use crate::state::AppState;
 pub use crate::store::{MemoryStore, Store};
@@ -132,10 +136,13 @@ pub fn app(state: AppState) -> Router {
             get(login::login_page).post(login::login_submit),
         );
 
-    Router::new()
-        .merge(public)
-        .merge(protected)
-        .merge(browser)
+    let mut router = Router::new().merge(public).merge(protected).merge(browser);
+    // Test-only, and absent unless explicitly enabled (`serve --test-clock`, loopback only).
+    if state.test_clock.is_some() {
+        router = router.merge(test_clock::routes());
+    }
+
+    router
         .fallback(discovery::fallback)
         .with_state(state)
         // The last layer is the outermost: traces see every answer, timeouts included.

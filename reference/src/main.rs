@@ -1,12 +1,13 @@
 //! `mcp-gateway-reference`: run the reference gateway, or prepare secrets for its configuration.
 //!
 //! ```text
-//! mcp-gateway-reference serve --config fixtures/reference.toml [--bind 127.0.0.1:8080] [--issuer URL]
+//! mcp-gateway-reference serve --config fixtures/reference.toml [--bind 127.0.0.1:8080] [--issuer URL] [--test-clock]
 //! mcp-gateway-reference hash-password < password.txt
 //! mcp-gateway-reference hash-key bak_...
 //! ```
 //!
-//! No logic lives here: parse flags, load the configuration, bind, serve.
+//! No logic lives here: parse flags, load the configuration, bind, serve. The one check of its
+//! own, [`refuse_unsafe_test_clock`], keeps the test-only clock hook off non-loopback binds.
 
 use std::io::Read as _;
 use std::net::SocketAddr;
@@ -17,7 +18,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use mcp_gateway_reference::config::{JWT_SECRET_ENV, RawConfig};
-use mcp_gateway_reference::{AppState, Config, MemoryStore, Overrides, SystemClock, serve};
+use mcp_gateway_reference::test_clock::is_loopback_bind;
+use mcp_gateway_reference::{
+    AppState, Config, MemoryStore, OffsetClock, Overrides, SystemClock, serve,
+};
 
 #[derive(Debug, Parser)]
 #[command(name = "mcp-gateway-reference", version, about)]
@@ -40,6 +44,10 @@ enum Command {
         /// `http://<bound address>` when bound to loopback.
         #[arg(long)]
         issuer: Option<String>,
+        /// Expose /__test/clock so a test harness can move the gateway's clock forward; refused
+        /// unless bound to loopback.
+        #[arg(long)]
+        test_clock: bool,
     },
     /// Print the argon2id PHC hash of the password read from standard input (for `password_hash`).
     HashPassword,
@@ -64,7 +72,8 @@ fn run() -> anyhow::Result<()> {
             config,
             bind,
             issuer,
-        } => serve_command(config, bind, issuer),
+            test_clock,
+        } => serve_command(config, bind, issuer, test_clock),
         Command::HashPassword => {
             let password = read_stdin_line()?;
             println!(
@@ -84,7 +93,25 @@ fn run() -> anyhow::Result<()> {
     }
 }
 
-fn serve_command(path: PathBuf, bind: SocketAddr, issuer: Option<String>) -> anyhow::Result<()> {
+/// `--test-clock` lets any client that reaches the hook expire every code and token at will, so it
+/// is refused unless the bind address is loopback: nobody off the machine can then reach it (the
+/// hook also checks each peer, `test_clock.rs`).
+fn refuse_unsafe_test_clock(test_clock: bool, bind: SocketAddr) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !test_clock || is_loopback_bind(bind),
+        "--test-clock is refused on {bind}, which is not loopback: it lets clients move the \
+         gateway's clock; bind to 127.0.0.1 or [::1]"
+    );
+    Ok(())
+}
+
+fn serve_command(
+    path: PathBuf,
+    bind: SocketAddr,
+    issuer: Option<String>,
+    test_clock: bool,
+) -> anyhow::Result<()> {
+    refuse_unsafe_test_clock(test_clock, bind)?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -132,7 +159,14 @@ fn serve_command(path: PathBuf, bind: SocketAddr, issuer: Option<String>) -> any
         }
         let store = Arc::new(MemoryStore::new(config.limits.clone()));
         let issuer = config.issuer.clone();
-        let state = AppState::new(config, Arc::new(SystemClock), store)?;
+        let state = if test_clock {
+            tracing::warn!(
+                "--test-clock: /__test/clock lets loopback clients move this gateway's clock forward; for conformance tests only"
+            );
+            AppState::with_test_clock(config, Arc::new(OffsetClock::new()), store)?
+        } else {
+            AppState::new(config, Arc::new(SystemClock), store)?
+        };
         // A stable line that scripts (xtask) wait for.
         println!("listening on http://{local} (issuer {issuer})");
         serve(listener, state, shutdown_signal()).await?;
@@ -169,4 +203,60 @@ fn read_stdin_line() -> anyhow::Result<String> {
     let line = input.trim_end_matches(['\r', '\n']).to_owned();
     anyhow::ensure!(!line.is_empty(), "nothing on standard input");
     Ok(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_clock_is_refused_unless_bound_to_loopback() {
+        for bind in ["127.0.0.1:8080", "127.0.0.1:0", "[::1]:8080"] {
+            let bind: SocketAddr = bind.parse().unwrap();
+            assert!(refuse_unsafe_test_clock(true, bind).is_ok(), "{bind}");
+        }
+        for bind in [
+            "0.0.0.0:8080",
+            "[::]:8080",
+            "192.0.2.1:8080",
+            "[2001:db8::1]:443",
+        ] {
+            let bind: SocketAddr = bind.parse().unwrap();
+            let error = refuse_unsafe_test_clock(true, bind)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("not loopback"), "{error}");
+            assert!(
+                refuse_unsafe_test_clock(false, bind).is_ok(),
+                "no hook, no check"
+            );
+        }
+    }
+
+    #[test]
+    fn serve_accepts_the_test_clock_flag() {
+        let cli = Cli::try_parse_from([
+            "mcp-gateway-reference",
+            "serve",
+            "--config",
+            "fixtures/reference.toml",
+            "--test-clock",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Serve {
+                test_clock: true,
+                ..
+            }
+        ));
+        let cli = Cli::try_parse_from(["x", "serve", "--config", "f.toml"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Serve {
+                test_clock: false,
+                ..
+            }
+        ));
+    }
 }

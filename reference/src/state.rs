@@ -1,7 +1,7 @@
 //! [`AppState`]: everything a handler needs, cheap to clone (all behind `Arc`).
 //!
 //! Also the per-IP rate limiters (governor's GCRA, keyed by client address) and the
-//! [`ClientIp`] extractor that feeds them.
+//! [`ClientIp`] extractor that feeds them (and the loopback check of the test-only clock hook).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
@@ -13,7 +13,7 @@ use axum::http::request::Parts;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, OffsetClock};
 use crate::config::Config;
 use crate::error::OAuthError;
 use crate::jwt::TokenSigner;
@@ -32,6 +32,10 @@ pub struct AppState {
     pub dummy_password_hash: Arc<str>,
     /// Bounds the argon2 verifications running at once.
     pub password_checks: Arc<tokio::sync::Semaphore>,
+    /// `Some` only when the gateway was started with `--test-clock`: then it is the same clock as
+    /// [`AppState::clock`], and [`crate::app`] mounts `/__test/clock` to move it (`test_clock.rs`).
+    /// `None` (the default, and what [`AppState::new`] builds) means the hook does not exist.
+    pub test_clock: Option<Arc<OffsetClock>>,
 }
 
 /// How many password checks may run at once (each argon2 verification holds about 19 MiB).
@@ -55,7 +59,22 @@ impl AppState {
             limiters: Arc::new(limiters),
             dummy_password_hash: dummy.into(),
             password_checks: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PASSWORD_CHECKS)),
+            test_clock: None,
         })
+    }
+
+    /// Builds the state of a gateway whose clock a test harness may move over HTTP
+    /// (`/__test/clock`, loopback peers only): `clock` becomes both the gateway's clock and the
+    /// hook's, so advancing it really expires codes and tokens. Only for `serve --test-clock`,
+    /// which refuses non-loopback binds.
+    pub fn with_test_clock(
+        config: Config,
+        clock: Arc<OffsetClock>,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<AppState> {
+        let mut state = AppState::new(config, clock.clone(), store)?;
+        state.test_clock = Some(clock);
+        Ok(state)
     }
 }
 

@@ -16,6 +16,21 @@ pub struct Xtask {
 pub enum Command {
     /// Run the reference gateway with the demo world on 127.0.0.1 (Ctrl-C stops it).
     Serve(ServeArgs),
+    /// Run the conformance suite; without --target, against the reference gateway it starts.
+    Conformance(ConformanceArgs),
+    /// Print the requirement → scenario matrix; fail when a MUST or SHOULD is neither covered
+    /// nor excluded with a reason.
+    Coverage,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConformanceArgs {
+    /// Build and run optimised binaries.
+    #[arg(long)]
+    pub release: bool,
+    /// Flags for mcp-conformance (--target, --profile, --slow, --junit, …).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub passthrough: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -32,4 +47,8 @@ pub struct ServeArgs {
     /// Build and run the optimised binary.
     #[arg(long)]
     pub release: bool,
+    /// Expose /__test/clock so a test harness (the conformance suite) can move the gateway's
+    /// clock forward; loopback only.
+    #[arg(long)]
+    pub test_clock: bool,
 }

@@ -1,9 +1,12 @@
 //! `cargo xtask <task>`: the project's automation, in Rust (matklad's cargo-xtask convention).
 //!
-//! - `serve`: build and run the reference gateway with the demo world (`fixtures/reference.toml`).
+//! - `serve`: build and run the reference gateway with the demo world (`fixtures/reference.toml`);
+//! - `conformance`: run the suite, against the reference it starts unless `--target` is given;
+//! - `coverage`: the requirement → scenario matrix (`mcp-conformance coverage`).
 //!
 //! Every task shells out to `cargo`; this crate depends on nothing of the workspace.
 
+mod conformance;
 mod flags;
 mod serve;
 mod tidy;
@@ -17,6 +20,8 @@ fn main() -> ExitCode {
     let flags = flags::Xtask::parse();
     let result = match flags.command {
         flags::Command::Serve(args) => serve::run(&args),
+        flags::Command::Conformance(args) => conformance::run(&args),
+        flags::Command::Coverage => coverage(),
     };
     match result {
         Ok(code) => code,
@@ -31,4 +36,24 @@ fn main() -> ExitCode {
 fn project_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// `cargo xtask coverage`: the suite's binary owns the registry and the Gherkin parser.
+fn coverage() -> anyhow::Result<ExitCode> {
+    let status = std::process::Command::new(env!("CARGO"))
+        .current_dir(project_root())
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "mcp-gateway-conformance",
+            "--",
+            "coverage",
+        ])
+        .status()?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -26,6 +26,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(issuer) = &args.issuer {
         cmd.args(["--issuer", issuer]);
     }
+    if args.test_clock {
+        cmd.arg("--test-clock");
+    }
     let status = cmd.status().context("cannot run cargo")?;
     Ok(match status.code() {
         Some(0) => ExitCode::SUCCESS,

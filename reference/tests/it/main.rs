@@ -15,4 +15,5 @@ mod readme; // the README walk-through, verbatim
 mod refresh; // REFRESH-*
 mod registration; // DCR-*
 mod smoke; // the guide's four steps once
+mod test_clock; // the test-only /__test/clock hook (serve --test-clock)
 mod token; // TOKEN-*, PKCE-04..06, AUD-02/04

@@ -1,6 +1,8 @@
 //! Test harness: a real reference gateway on `127.0.0.1:0` with a [`ManualClock`], a browser-like
 //! HTTP client (cookies kept, redirects not followed), and helpers for each step of the guide's
-//! flow. Everything goes over real HTTP, as a client would.
+//! flow. Everything goes over real HTTP, as a client would. [`TestGateway::start_with_test_clock`]
+//! starts one as `serve --test-clock` does instead: an [`OffsetClock`] moved over
+//! `/__test/clock`.
 //!
 //! The demo world is `fixtures/reference.toml`; its plaintext credentials are the constants below
 //! (documented in `fixtures/README.md`).
@@ -13,7 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_gateway_reference::config::RawConfig;
-use mcp_gateway_reference::{AppState, Config, ManualClock, MemoryStore, Overrides, serve};
+use mcp_gateway_reference::{
+    AppState, Config, ManualClock, MemoryStore, OffsetClock, Overrides, serve,
+};
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -42,7 +46,11 @@ pub const REDIRECT: &str = "http://localhost:5173/callback";
 pub struct TestGateway {
     /// The issuer, e.g. `http://127.0.0.1:40123` (no trailing slash).
     pub base: String,
+    /// The gateway's clock, except on a gateway started with [`TestGateway::start_with_test_clock`]
+    /// (whose clock is `test_clock`).
     pub clock: Arc<ManualClock>,
+    /// The gateway's clock when started with [`TestGateway::start_with_test_clock`].
+    pub test_clock: Option<Arc<OffsetClock>>,
     pub store: Arc<MemoryStore>,
     /// A plain API client: no cookies, no redirects followed.
     pub http: reqwest::Client,
@@ -80,6 +88,16 @@ impl TestGateway {
     pub async fn start_with(edit: impl FnOnce(&mut RawConfig)) -> TestGateway {
         let mut raw = demo_config();
         edit(&mut raw);
+        TestGateway::start_config(raw, None).await
+    }
+
+    /// The demo world with the `/__test/clock` hook, as `serve --test-clock` runs it: the
+    /// gateway's clock is an [`OffsetClock`] (wall time plus what the hook advanced).
+    pub async fn start_with_test_clock() -> TestGateway {
+        TestGateway::start_config(demo_config(), Some(Arc::new(OffsetClock::new()))).await
+    }
+
+    async fn start_config(raw: RawConfig, test_clock: Option<Arc<OffsetClock>>) -> TestGateway {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let config = Config::validate(
@@ -92,7 +110,12 @@ impl TestGateway {
         .unwrap();
         let clock = Arc::new(ManualClock::starting_now());
         let store = Arc::new(MemoryStore::new(config.limits.clone()));
-        let state = AppState::new(config, clock.clone(), store.clone()).unwrap();
+        let state = match &test_clock {
+            Some(test_clock) => {
+                AppState::with_test_clock(config, test_clock.clone(), store.clone()).unwrap()
+            }
+            None => AppState::new(config, clock.clone(), store.clone()).unwrap(),
+        };
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
             serve(listener, state, async {
@@ -104,6 +127,7 @@ impl TestGateway {
         TestGateway {
             base,
             clock,
+            test_clock,
             store,
             http: client(false),
             shutdown: Some(tx),
@@ -124,9 +148,26 @@ impl TestGateway {
         client(true)
     }
 
-    /// Moves the gateway's clock.
+    /// Moves the gateway's clock (in process; the test clock's HTTP hook is [`Self::clock_hook`]).
     pub fn advance(&self, secs: u64) {
-        self.clock.advance(Duration::from_secs(secs));
+        match &self.test_clock {
+            Some(test_clock) => test_clock.advance(Duration::from_secs(secs)),
+            None => self.clock.advance(Duration::from_secs(secs)),
+        }
+    }
+
+    /// `POST /__test/clock` with `{"advance_seconds": secs}`; asserts `200` and returns the
+    /// reading `{now, offset_seconds}`.
+    pub async fn clock_hook(&self, secs: u64) -> Value {
+        let response = self
+            .http
+            .post(self.url("/__test/clock"))
+            .json(&json!({ "advance_seconds": secs }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "the test clock hook");
+        response.json().await.unwrap()
     }
 
     /// `POST /oauth/register` with `body`.

@@ -1,0 +1,1 @@
+//! PKCE properties (proptest) against a live target.

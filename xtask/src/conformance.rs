@@ -1,0 +1,122 @@
+//! `cargo xtask conformance`: build the suite (and, without `--target`, the reference gateway),
+//! start the reference on a free loopback port with its test clock, run the suite against it, and
+//! stop it. Every other flag goes through to `mcp-conformance` unchanged.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+use crate::flags::ConformanceArgs;
+use crate::project_root;
+
+pub fn run(args: &ConformanceArgs) -> anyhow::Result<ExitCode> {
+    let root = project_root();
+    let profile_given = args
+        .passthrough
+        .iter()
+        .any(|a| a == "--profile" || a.starts_with("--profile="));
+    let target_given = args
+        .passthrough
+        .iter()
+        .any(|a| a == "--target" || a.starts_with("--target="));
+    let build_started = Instant::now();
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .current_dir(&root)
+        .args(["build", "--quiet", "-p", "mcp-gateway-conformance"]);
+    if !target_given {
+        build.args(["-p", "mcp-gateway-reference"]);
+    }
+    if args.release {
+        build.arg("--release");
+    }
+    let status = build.status().context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build failed");
+    }
+    let profile_dir = if args.release { "release" } else { "debug" };
+    let bin_dir = root.join("target").join(profile_dir);
+    eprintln!(
+        "xtask: built in {:.1}s",
+        build_started.elapsed().as_secs_f64()
+    );
+
+    let run_started = Instant::now();
+    let mut reference = None;
+    let mut suite = Command::new(bin_dir.join("mcp-conformance"));
+    suite.current_dir(&root);
+    if !target_given {
+        let (child, url) = start_reference(&bin_dir, &root)?;
+        reference = Some(Guard(child));
+        suite.args(["--target", &url]);
+        if !profile_given {
+            suite.args(["--profile", "fixtures/targets/reference.toml"]);
+        }
+    }
+    suite.args(&args.passthrough);
+    let status = suite.status().context("running mcp-conformance")?;
+    drop(reference);
+    eprintln!(
+        "xtask: conformance run took {:.1}s (after the build)",
+        run_started.elapsed().as_secs_f64()
+    );
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
+        None => ExitCode::from(1),
+    })
+}
+
+/// Starts the reference with the demo world on a free port and waits for its `listening on` line.
+fn start_reference(
+    bin_dir: &std::path::Path,
+    root: &std::path::Path,
+) -> anyhow::Result<(Child, String)> {
+    let mut child = Command::new(bin_dir.join("mcp-gateway-reference"))
+        .current_dir(root)
+        .args([
+            "serve",
+            "--config",
+            "fixtures/reference.toml",
+            "--bind",
+            "127.0.0.1:0",
+            "--test-clock",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting mcp-gateway-reference")?;
+    let stdout = child.stdout.take().context("reference stdout")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("listening on ") {
+                let url = rest.split_whitespace().next().unwrap_or("").to_owned();
+                let _ = tx.send(url);
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(url) => {
+            eprintln!("xtask: reference gateway at {url} (test clock on)");
+            Ok((child, url))
+        }
+        Err(_) => {
+            let _ = child.kill();
+            bail!("the reference gateway did not start within 30 s")
+        }
+    }
+}
+
+/// Stops the reference when the run ends, however it ends.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
