@@ -94,6 +94,9 @@ struct RunArgs {
     quiet: bool,
 }
 
+/// A report writer: a pure function from the report to a file's text.
+type Writer = fn(&mcp_conformance::report::Report) -> String;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -112,7 +115,7 @@ fn coverage(dir: Option<PathBuf>) -> ExitCode {
     };
     let registry = mcp_conformance::registry::Registry::embedded();
     let refs: Vec<_> = suite.scenarios.iter().map(|s| s.as_ref()).collect();
-    let cov = mcp_conformance::registry::coverage(&registry, &refs);
+    let cov = mcp_conformance::registry::coverage(registry, &refs);
     println!("{}", cov.render());
     if cov.is_complete() {
         ExitCode::SUCCESS
@@ -161,10 +164,7 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let writes: [(
-        &Option<PathBuf>,
-        fn(&mcp_conformance::report::Report) -> String,
-    ); 3] = [
+    let writes: [(&Option<PathBuf>, Writer); 3] = [
         (&args.junit, junit::to_junit),
         (&args.json, json::to_json),
         (&args.html, html::to_html),

@@ -153,7 +153,7 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<Report> {
         .collect();
     let mut skips: BTreeMap<String, Skip> = BTreeMap::new();
     for s in &selected {
-        if let Some(skip) = plan(s, &ctx, &registry)? {
+        if let Some(skip) = plan(s, &ctx, registry)? {
             skips.insert(s.id.clone(), skip);
         }
     }
@@ -175,7 +175,7 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<Report> {
     if cfg.progress {
         for s in &selected {
             if let Some(skip) = skips.get(&s.id) {
-                let check = skipped_check(s, skip, &registry);
+                let check = skipped_check(s, skip, registry);
                 let done = finished.lock().map(|mut f| {
                     f.insert(check.id.clone(), check.clone());
                     f.len()
@@ -192,7 +192,7 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<Report> {
             .map_err(|_| anyhow::anyhow!("internal: lock poisoned"))?;
         for s in &selected {
             if let Some(skip) = skips.get(&s.id) {
-                f.insert(s.id.clone(), skipped_check(s, skip, &registry));
+                f.insert(s.id.clone(), skipped_check(s, skip, registry));
             }
         }
     }
@@ -204,7 +204,7 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<Report> {
         std::panic::set_hook(Box::new(|_| {}));
         let after_finished = finished.clone();
         let after_index = index.clone();
-        let after_registry = Arc::new(registry.clone());
+        let after_registry = registry;
         let progress = cfg.progress;
         let exclusive_time = matches!(ctx.time, TimeMode::Hook(_));
         let gate = ctx.time_gate.clone();
@@ -236,7 +236,7 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<Report> {
                 let id = features::scenario_id(feature, scenario);
                 let info = after_index.get(&id).cloned();
                 let check =
-                    info.map(|info| judged_check(&info, ev, world.as_deref(), &after_registry));
+                    info.map(|info| judged_check(&info, ev, world.as_deref(), after_registry));
                 if let Some(w) = world {
                     w.gate = None;
                 }
@@ -278,7 +278,7 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<Report> {
                         verdict: Verdict::Fail,
                         reason: String::new(),
                     },
-                    &registry,
+                    registry,
                 )
             }),
         }
@@ -297,7 +297,7 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<Report> {
     };
     report::finish::finish(
         &mut report,
-        &registry,
+        registry,
         baseline.as_ref(),
         cfg.allow_not_testable,
     );

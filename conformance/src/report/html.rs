@@ -3,7 +3,7 @@
 //! then every check with its reason and its evidence in collapsible `<details>`.
 //!
 //! Built with `maud`, which escapes every interpolated string. Invariant: `PreEscaped` is used
-//! only for the constant stylesheet below, never on report data, because evidence holds whatever
+//! only for the constant stylesheet (`html.css`), never on report data, because evidence holds whatever
 //! the target sent (HTML login pages, error descriptions) and must show as text, not run as
 //! markup. The page needs no script so it can be opened from a CI artifact store that serves it
 //! with a strict Content-Security-Policy.
@@ -457,71 +457,9 @@ fn seconds(ms: u64) -> String {
     format!("{}.{:03} s", ms / 1000, ms % 1000)
 }
 
-/// The page's stylesheet: light and dark, readable without colour (badges carry their text).
-const CSS: &str = r#"
-:root { --bg:#fff; --fg:#1d2125; --muted:#5c6670; --line:#d8dde3; --code:#f4f6f8;
-  --pass:#1a7f37; --fail:#cf222e; --warn:#9a6700; --na:#6e7781; --nt:#8250df; --exp:#0969da; }
-@media (prefers-color-scheme: dark) {
-  :root { --bg:#0d1117; --fg:#e6edf3; --muted:#8d96a0; --line:#30363d; --code:#161b22;
-    --pass:#3fb950; --fail:#f85149; --warn:#d29922; --na:#8d96a0; --nt:#a371f7; --exp:#58a6ff; }
-}
-* { box-sizing: border-box; }
-body { margin: 0 auto; max-width: 80rem; padding: 1rem 1.5rem 3rem; background: var(--bg);
-  color: var(--fg); font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; }
-h1 { margin: .2rem 0; font-size: 1.6rem; }
-h2 { margin-top: 2.2rem; border-bottom: 1px solid var(--line); padding-bottom: .2rem; }
-h3 { margin: 1.6rem 0 .5rem; text-transform: capitalize; }
-h4 { margin: 0 0 .3rem; font-size: 1rem; }
-h5 { margin: .6rem 0 .2rem; font-size: .85rem; color: var(--muted); }
-a { color: var(--exp); }
-code, pre { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-pre { background: var(--code); padding: .5rem .7rem; border-radius: 4px; margin: .3rem 0;
-  white-space: pre-wrap; overflow-wrap: anywhere; }
-.target { margin: .2rem 0; font-size: 1.05rem; }
-.outcome { display: inline-block; margin: .5rem 0; padding: .3rem .8rem; border-radius: 4px;
-  font-weight: 700; color: #fff; }
-.outcome.ok { background: var(--pass); }
-.outcome.bad { background: var(--fail); }
-.counts .badge { margin-right: .3rem; }
-.facts { display: grid; grid-template-columns: max-content 1fr; gap: .1rem 1rem; margin: .8rem 0; }
-.facts dt { color: var(--muted); }
-.facts dd { margin: 0; }
-.badge { display: inline-block; padding: 0 .45rem; border-radius: 3px; font-size: .78rem;
-  font-weight: 700; letter-spacing: .02em; color: #fff; white-space: nowrap; }
-.badge.pass { background: var(--pass); } .badge.fail { background: var(--fail); }
-.badge.warn { background: var(--warn); } .badge.na { background: var(--na); }
-.badge.nt { background: var(--nt); }
-.badge.expected { background: transparent; color: var(--exp); border: 1px dashed var(--exp); }
-.badge.excluded, .badge.unchecked { background: transparent; color: var(--muted);
-  border: 1px solid var(--line); }
-.badge.zero { opacity: .45; }
-table { border-collapse: collapse; width: 100%; margin: .3rem 0 1rem; }
-th, td { text-align: left; vertical-align: top; padding: .3rem .5rem;
-  border-bottom: 1px solid var(--line); }
-thead th { font-size: .8rem; color: var(--muted); text-transform: uppercase; }
-td.num { text-align: right; color: var(--muted); }
-td.pass { color: var(--pass); font-weight: 700; } td.fail { color: var(--fail); font-weight: 700; }
-td.warn { color: var(--warn); font-weight: 700; } td.na { color: var(--na); font-weight: 700; }
-td.nt { color: var(--nt); font-weight: 700; } td.expected { color: var(--exp); font-weight: 700; }
-table.index { width: auto; }
-.matrix td:first-child { white-space: nowrap; }
-.links a { white-space: nowrap; }
-.note { color: var(--muted); font-size: .85rem; margin: .2rem 0; }
-tr:target, article:target { outline: 2px solid var(--exp); outline-offset: 2px; }
-.problems { border-left: 4px solid var(--fail); padding-left: 1rem; }
-article.check { border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem;
-  margin: .6rem 0; }
-.meta { margin: 0 0 .3rem; color: var(--muted); font-size: .85rem; }
-pre.reason { border-left: 3px solid var(--na); }
-pre.reason.fail { border-color: var(--fail); } pre.reason.warn { border-color: var(--warn); }
-pre.reason.nt { border-color: var(--nt); }
-details summary { cursor: pointer; color: var(--muted); }
-details.exchange { margin: .3rem 0 .3rem 1rem; }
-details.exchange summary { color: var(--fg); }
-.header { color: var(--muted); }
-mark.redacted { background: transparent; color: var(--nt); font-weight: 700; }
-footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; }
-"#;
+/// The page's stylesheet, inlined (the page must load nothing); kept in its own file so it reads as
+/// CSS.
+const CSS: &str = include_str!("html.css");
 
 #[cfg(test)]
 mod tests {

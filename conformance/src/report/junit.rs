@@ -7,8 +7,9 @@
 //!   exchange; already redacted);
 //! - WARN → a passing test case whose `<system-out>` starts with `WARN:` (a SHOULD is not a
 //!   failure, but the reader should see it);
-//! - N/A, NOT-TESTABLE → `<skipped>`; an expected failure (baseline) → `<skipped>` whose message
-//!   starts with `expected failure (baseline):`;
+//! - N/A, NOT-TESTABLE → `<skipped>` (the gateway did nothing wrong; when NOT-TESTABLE still
+//!   fails the run, the message says so); an expected failure (baseline) → `<skipped>` whose
+//!   message starts with `expected failure (baseline):`;
 //! - stale and unknown baseline entries → one failing test case each in a `baseline` suite,
 //!   because they fail the run too.
 //!

@@ -118,9 +118,9 @@ pub fn summary(report: &Report) -> String {
     }
     out.push(format!("PKCE fuzzing seed: {}", report.seed));
     out.push(summary.last_line());
-    let mut text = out.join("\n");
-    text.push('\n');
-    text
+    // No trailing newline: the caller prints it with `println!`, and a CI wrapper taking the
+    // output's last line (`tail -n 1`) must get `N passed, N failed`, not an empty line.
+    out.join("\n")
 }
 
 /// The areas in the order their first check appears (feature-file order).
@@ -332,7 +332,7 @@ mod tests {
         for line in text.lines() {
             assert!(line.chars().count() <= WIDTH, "too wide: {line}");
         }
-        assert_eq!(text.lines().last(), Some("5 passed, 4 failed"));
+        assert!(text.ends_with("\nPKCE fuzzing seed: 0x5eed0c0ffee15bad\n5 passed, 4 failed"));
         assert!(!text.contains('\u{1b}'), "no ANSI escapes");
     }
 
