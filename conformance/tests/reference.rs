@@ -15,7 +15,10 @@ fn root() -> PathBuf {
 /// The reference binary next to ours; built on demand when this test runs alone.
 fn reference_binary() -> PathBuf {
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_mcp-conformance"));
-    let bin = ours.with_file_name(format!("mcp-gateway-reference{}", std::env::consts::EXE_SUFFIX));
+    let bin = ours.with_file_name(format!(
+        "mcp-gateway-reference{}",
+        std::env::consts::EXE_SUFFIX
+    ));
     if !bin.exists() {
         let status = Command::new(env!("CARGO"))
             .current_dir(root())
@@ -39,7 +42,14 @@ impl Drop for Gateway {
 fn start_reference() -> (Gateway, String) {
     let mut child = Command::new(reference_binary())
         .current_dir(root())
-        .args(["serve", "--config", "fixtures/reference.toml", "--bind", "127.0.0.1:0", "--test-clock"])
+        .args([
+            "serve",
+            "--config",
+            "fixtures/reference.toml",
+            "--bind",
+            "127.0.0.1:0",
+            "--test-clock",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -70,7 +80,13 @@ fn every_check_passes_against_the_reference() {
     let html = dir.join("report.html");
     let out = Command::new(env!("CARGO_BIN_EXE_mcp-conformance"))
         .current_dir(root())
-        .args(["--target", &url, "--profile", "fixtures/targets/reference.toml", "--quiet"])
+        .args([
+            "--target",
+            &url,
+            "--profile",
+            "fixtures/targets/reference.toml",
+            "--quiet",
+        ])
         .arg("--json")
         .arg(&json)
         .arg("--junit")
@@ -95,8 +111,14 @@ fn every_check_passes_against_the_reference() {
     ))
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "report does not match its schema: {errors:#?}");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report does not match its schema: {errors:#?}"
+    );
     let checks = report["checks"].as_array().unwrap();
     assert!(checks.len() >= 2, "{checks:?}");
     for c in checks {
@@ -116,7 +138,13 @@ fn every_check_passes_against_the_reference() {
             assert!(!text.contains(s), "{} leaks {s}", file.display());
         }
         assert!(!text.contains("eyJ"), "{} leaks a JWT", file.display());
-        assert!(!text.contains("code_verifier=") || text.contains("code_verifier=&lt;redacted") || text.contains("code_verifier=<redacted"), "{} leaks a verifier", file.display());
+        assert!(
+            !text.contains("code_verifier=")
+                || text.contains("code_verifier=&lt;redacted")
+                || text.contains("code_verifier=<redacted"),
+            "{} leaks a verifier",
+            file.display()
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
