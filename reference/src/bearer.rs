@@ -2,8 +2,9 @@
 //! challenge that lets MCP clients discover the authorization server by themselves.
 //!
 //! Credentials come only from `Authorization: Bearer <token>` (RFC 6750 §2.1; scheme
-//! case-insensitive, RFC 9110 §11.1); a token in the query string is never looked at (MCP
-//! authorization "Token Requirements"). The token is dispatched by prefix before any JWT parsing:
+//! case-insensitive, RFC 9110 §11.1); a token in the query string is never accepted (MCP
+//! authorization "Token Requirements"), and one sent alongside the header makes the request
+//! malformed (RFC 6750 §3.1: more than one method, 400 `invalid_request`). The token is dispatched by prefix before any JWT parsing:
 //!
 //! | token | valid for | otherwise |
 //! |---|---|---|
@@ -78,13 +79,23 @@ pub enum BearerError {
     UnknownAgent,
 }
 
-/// Authenticates the request and checks that the caller may use `agent`.
+/// Authenticates the request and checks that the caller may use `agent`. `query` is the raw
+/// query string, looked at only to refuse a second credential method.
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
+    query: Option<&str>,
     agent: &AgentId,
 ) -> Result<Principal, BearerError> {
     let token = bearer_token(headers)?;
+    let token_in_query = query.is_some_and(|q| {
+        form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "access_token")
+    });
+    if token_in_query {
+        return Err(BearerError::Malformed(
+            "an access token in both the Authorization header and the query string",
+        ));
+    }
     let config = &state.config;
     if token.starts_with(AGENT_KEY_PREFIX) {
         return match key_owner(config, token) {

@@ -16,7 +16,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -38,6 +38,7 @@ const INVALID_PARAMS: i64 = -32602;
 pub async fn mcp(
     State(state): State<AppState>,
     Path(agent_id): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -60,7 +61,7 @@ pub async fn mcp(
         // Not a possible agent id: no resource can live here.
         return crate::discovery::fallback().await;
     };
-    let principal = match authenticate(&state, &headers, &agent).await {
+    let principal = match authenticate(&state, &headers, query.as_deref(), &agent).await {
         Ok(principal) => principal,
         Err(e) => return e.into_response(&state.config, &agent),
     };

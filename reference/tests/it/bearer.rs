@@ -1090,3 +1090,43 @@ async fn bearer_11_body_is_not_read_before_authentication() {
     assert_eq!(body["error"]["code"], -32600, "{body}");
     assert!(body.get("result").is_none());
 }
+
+/// BEARER-09 (RFC 6750 §3.1: "uses more than one method to include an access token"): a token in
+/// the header and another in the query string is a malformed request, 400 `invalid_request`;
+/// the query token is still never accepted on its own (BEARER-02).
+#[tokio::test]
+async fn bearer_09_header_and_query_token_together_are_invalid_request() {
+    let gw = TestGateway::start().await;
+    let url = format!(
+        "{}?{}",
+        gw.agent_url(RESEARCH),
+        form_encode(&[("access_token", RESEARCH_KEY)])
+    );
+    let response = gw
+        .http
+        .post(&url)
+        .header("Authorization", format!("Bearer {RESEARCH_KEY}"))
+        .json(&whoami_call())
+        .send()
+        .await
+        .unwrap();
+    assert_challenge(
+        &gw,
+        RESEARCH,
+        response,
+        StatusCode::BAD_REQUEST,
+        Some("invalid_request"),
+    )
+    .await;
+    // Another query parameter is no credential method: the header alone decides.
+    let url = format!("{}?trace=1", gw.agent_url(RESEARCH));
+    let response = gw
+        .http
+        .post(&url)
+        .header("Authorization", format!("Bearer {RESEARCH_KEY}"))
+        .json(&whoami_call())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
