@@ -122,8 +122,15 @@ fn every_check_passes_against_the_reference() {
     let checks = report["checks"].as_array().unwrap();
     assert!(checks.len() >= 2, "{checks:?}");
     for c in checks {
-        assert_eq!(c["verdict"], "PASS", "{c:#}");
+        // N/A only for the twins of capabilities the reference has (e.g. "no refresh grant").
+        assert!(c["verdict"] == "PASS" || c["verdict"] == "N/A", "{c:#}");
     }
+    let passes = checks.iter().filter(|c| c["verdict"] == "PASS").count();
+    assert!(
+        passes * 10 >= checks.len() * 9,
+        "too few PASS: {passes} of {}",
+        checks.len()
+    );
 
     // Nothing secret reaches a report.
     let secrets = [
