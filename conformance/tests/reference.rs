@@ -145,9 +145,14 @@ fn every_check_passes_against_the_reference() {
             assert!(!text.contains(s), "{} leaks {s}", file.display());
         }
         assert!(!text.contains("eyJ"), "{} leaks a JWT", file.display());
-        assert!(
-            !text.contains("code_verifier=")
-                || text.contains("code_verifier=&lt;redacted")
+        // A verifier is 43+ unreserved characters right after `code_verifier=`.
+        for (i, _) in text.match_indices("code_verifier=") {
+            let value: String = text[i + "code_verifier=".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "-._~".contains(*c))
+                .collect();
+            assert!(value.len() < 43, "{} leaks a verifier", file.display());
+        }redacted")
                 || text.contains("code_verifier=<redacted"),
             "{} leaks a verifier",
             file.display()
