@@ -152,11 +152,7 @@ fn every_check_passes_against_the_reference() {
                 .take_while(|c| c.is_ascii_alphanumeric() || "-._~".contains(*c))
                 .collect();
             assert!(value.len() < 43, "{} leaks a verifier", file.display());
-        }redacted")
-                || text.contains("code_verifier=<redacted"),
-            "{} leaks a verifier",
-            file.display()
-        );
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
