@@ -180,4 +180,14 @@ mod tests {
         ids.dedup();
         assert_eq!(before, ids.len(), "two scenarios share an id");
     }
+
+    /// `cargo xtask coverage` in test form, so CI enforces it: every MUST and SHOULD of the
+    /// registry has a scenario or an exclusion reason, and no scenario names an unknown ID.
+    #[test]
+    fn every_must_and_should_is_covered_or_excluded() {
+        let suite = load(None).unwrap();
+        let refs: Vec<ScenarioRef> = suite.scenarios.iter().map(ScenarioInfo::as_ref).collect();
+        let cov = crate::registry::coverage(crate::registry::Registry::embedded(), &refs);
+        assert!(cov.is_complete(), "{}", cov.render());
+    }
 }
