@@ -622,7 +622,7 @@ mod tests {
         ("DISC", 17),
         ("DCR", 10),
         ("AUTHZ", 13),
-        ("TOKEN", 11),
+        ("TOKEN", 12), // TOKEN-12 is ours: the SHOULD half of TOKEN-06.
         ("PKCE", 7),
         ("BEARER", 11),
         ("AUD", 9),
