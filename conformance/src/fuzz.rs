@@ -202,20 +202,7 @@ pub fn expect_refused_at_authorize(outcome: &AuthorizationOutcome) -> StepResult
 
 /// A World for one cycle, sharing the run's context.
 pub fn case_world(ctx: Arc<Context>) -> GatewayWorld {
-    GatewayWorld {
-        ctx,
-        evidence: Vec::new(),
-        last: None,
-        client: None,
-        pkce: None,
-        state: None,
-        authorization_params: Vec::new(),
-        outcome: None,
-        tokens: None,
-        saved: Default::default(),
-        gate: None,
-        started: std::time::Instant::now(),
-    }
+    GatewayWorld::with_context(ctx)
 }
 
 /// The command that reruns exactly `case` against the same target.

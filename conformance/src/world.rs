@@ -130,7 +130,12 @@ impl GatewayWorld {
     fn new() -> anyhow::Result<GatewayWorld> {
         let ctx = context::current()
             .ok_or_else(|| anyhow::anyhow!("internal: no run context installed"))?;
-        Ok(GatewayWorld {
+        Ok(GatewayWorld::with_context(ctx))
+    }
+
+    /// A fresh World on `ctx` (the PKCE properties make one per case).
+    pub fn with_context(ctx: Arc<Context>) -> GatewayWorld {
+        GatewayWorld {
             ctx,
             evidence: Vec::new(),
             last: None,
@@ -143,7 +148,7 @@ impl GatewayWorld {
             saved: BTreeMap::new(),
             gate: None,
             started: std::time::Instant::now(),
-        })
+        }
     }
 
     // ---- HTTP -------------------------------------------------------------------------------

@@ -340,12 +340,13 @@ pub fn visible_text(html: &str, max: usize) -> String {
 /// Cookies of one login, by host (RFC 6265 simplified: no paths or expiry, which a single login
 /// flow does not need).
 #[derive(Debug, Default)]
-struct Jar {
+pub struct Jar {
     by_host: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Jar {
-    fn store<'a>(&mut self, url: &Url, set_cookies: impl Iterator<Item = &'a str>) {
+    /// Keeps the cookies of `Set-Cookie` values received from `url`.
+    pub fn store<'a>(&mut self, url: &Url, set_cookies: impl Iterator<Item = &'a str>) {
         let host = url.host_str().unwrap_or("").to_owned();
         for sc in set_cookies {
             let pair = sc.split(';').next().unwrap_or("");
@@ -360,7 +361,8 @@ impl Jar {
             }
         }
     }
-    fn header_for(&self, url: &Url) -> Option<String> {
+    /// The `Cookie` header for a request to `url`.
+    pub fn header_for(&self, url: &Url) -> Option<String> {
         let cookies = self.by_host.get(url.host_str()?)?;
         (!cookies.is_empty()).then(|| {
             cookies

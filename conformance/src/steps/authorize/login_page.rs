@@ -213,7 +213,7 @@ async fn tampered_csrf(w: &mut GatewayWorld) -> StepResult {
     let ex = w.send(req).await.clone();
     let stop = w.ctx.profile.redirect_uri.clone();
     if let (Some(resp), Some(loc)) = (&ex.response, ex.location()) {
-        jar.store(&form.action, resp);
+        jar.store(&form.action, resp.headers_named("set-cookie"));
         if !is_redirect_uri(&loc, &stop) && matches!(loc.scheme(), "http" | "https") {
             let _ = user_agent::walk(w, &loc, &stop, &mut jar).await;
         }

@@ -14,11 +14,10 @@
 //! Nothing here judges: the steps read [`GatewayWorld::evidence`] with [`points_at`] and
 //! [`login_form`].
 
-use std::collections::BTreeMap;
-
 use url::Url;
 
 use crate::http::{Exchange, Request, Response};
+pub use crate::login::form::Jar;
 use crate::login::form::{ParsedForm, parse_forms, visible_text};
 use crate::login::{AuthorizationOutcome, LoginAction, is_redirect_uri, redirect_outcome};
 use crate::profile::DriverKind;
@@ -112,7 +111,7 @@ pub async fn walk(
         }
         let exchange = w.send(req).await.clone();
         let resp = exchange.response()?;
-        jar.store(&current, resp);
+        jar.store(&current, resp.headers_named("set-cookie"));
         if !resp.is_redirect() {
             return Ok(AuthorizationOutcome::Page {
                 status: resp.status,
@@ -216,41 +215,6 @@ pub fn short_line(ex: &Exchange) -> String {
     match &ex.response {
         Some(r) => format!("{} {target} → {}", ex.request.method, r.status),
         None => format!("{} {target} → no response", ex.request.method),
-    }
-}
-
-/// Cookies of one walk, by host (RFC 6265 simplified, as in the form driver).
-#[derive(Debug, Default)]
-pub struct Jar {
-    by_host: BTreeMap<String, BTreeMap<String, String>>,
-}
-
-impl Jar {
-    pub fn store(&mut self, url: &Url, resp: &Response) {
-        let host = url.host_str().unwrap_or("").to_owned();
-        for set_cookie in resp.headers_named("set-cookie") {
-            let pair = set_cookie.split(';').next().unwrap_or("");
-            if let Some((name, value)) = pair.split_once('=') {
-                let cookies = self.by_host.entry(host.clone()).or_default();
-                if value.trim().is_empty() || set_cookie.to_ascii_lowercase().contains("max-age=0")
-                {
-                    cookies.remove(name.trim());
-                } else {
-                    cookies.insert(name.trim().to_owned(), value.trim().to_owned());
-                }
-            }
-        }
-    }
-
-    pub fn header_for(&self, url: &Url) -> Option<String> {
-        let cookies = self.by_host.get(url.host_str()?)?;
-        (!cookies.is_empty()).then(|| {
-            cookies
-                .iter()
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
     }
 }
 
