@@ -28,12 +28,12 @@ Feature: Dynamic client registration
     When a client registers with token_endpoint_auth_method set to "none"
     Then the client is registered as a public client
 
-  @req:DCR-03 @capability:registration
+  @req:DCR-03 @capability:registration @capability:public-only
   Scenario: A client that omits token_endpoint_auth_method gets no client_secret
     When a client registers without token_endpoint_auth_method
     Then the client is registered as a public client or refused with invalid_client_metadata
 
-  @req:DCR-03 @capability:registration
+  @req:DCR-03 @capability:registration @capability:public-only
   Scenario Outline: A client asking for a secret-based method gets no client_secret
     When a client registers with token_endpoint_auth_method set to "<method>"
     Then the client is registered as a public client or refused with invalid_client_metadata

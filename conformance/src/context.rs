@@ -63,6 +63,11 @@ pub struct Context {
     /// Scenarios that move the target's clock hold it for writing; every other scenario for
     /// reading.
     pub time_gate: Arc<RwLock<()>>,
+    /// The client most scenarios share, registered once per run on first use: a gateway may
+    /// rate-limit registration (RFC 7591 §3, SEC-06), and scenarios that are not about
+    /// registration should not spend its budget. Scenarios that need their own client register
+    /// one explicitly.
+    pub shared_client: tokio::sync::OnceCell<crate::world::ClientInfo>,
 }
 
 impl Context {

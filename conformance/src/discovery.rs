@@ -260,6 +260,14 @@ impl Discovered {
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             "registration" => self.endpoint("registration_endpoint").is_ok(),
+            // DCR-03 binds gateways that serve public clients only (the guide's design); an
+            // authorization server that also serves confidential clients may issue secrets.
+            "public-only" => self
+                .asm
+                .as_ref()
+                .and_then(|m| m.get("token_endpoint_auth_methods_supported"))
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty() && a.iter().all(|v| v.as_str() == Some("none"))),
             other => return Err(format!("unknown capability @capability:{other}")),
         })
     }

@@ -139,6 +139,7 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<Report> {
         time,
         options,
         time_gate: Arc::new(tokio::sync::RwLock::new(())),
+        shared_client: tokio::sync::OnceCell::new(),
     });
 
     // Plan.
@@ -355,6 +356,9 @@ fn capability_text(cap: &str) -> &'static str {
         "refresh" => "no refresh_token in grant_types_supported",
         "iss" => "authorization_response_iss_parameter_supported is not true",
         "registration" => "no registration_endpoint",
+        "public-only" => {
+            "token_endpoint_auth_methods_supported lists more than `none`: confidential clients are served"
+        }
         _ => "",
     }
 }

@@ -304,6 +304,13 @@ impl GatewayWorld {
         let metadata = self.client_metadata();
         let ex = self.register(&metadata).await?.clone();
         let resp = ex.response()?;
+        if resp.status == 429 {
+            return Err(format!(
+                "{}the registration endpoint rate-limits this run ({}); raise its limit for the test client's address, or run fewer scenarios (--area)",
+                crate::steps::NOT_TESTABLE,
+                ex.line()
+            ));
+        }
         if !(200..300).contains(&resp.status) {
             return Err(format!(
                 "client registration failed: {} {}",
@@ -328,12 +335,20 @@ impl GatewayWorld {
         Ok(info)
     }
 
-    /// The scenario's client, registering one if needed.
+    /// The scenario's client: the run's shared client (see [`Context::shared_client`]) unless
+    /// the scenario registered its own.
     pub async fn ensure_client(&mut self) -> Result<ClientInfo, String> {
-        match &self.client {
-            Some(c) => Ok(c.clone()),
-            None => self.register_client().await,
+        if let Some(c) = &self.client {
+            return Ok(c.clone());
         }
+        let ctx = self.ctx.clone();
+        let shared = ctx
+            .shared_client
+            .get_or_try_init(|| self.register_client())
+            .await?
+            .clone();
+        self.client = Some(shared.clone());
+        Ok(shared)
     }
 
     // ---- Authorization ---------------------------------------------------------------------
@@ -416,7 +431,7 @@ impl GatewayWorld {
         self.evidence.extend(exchanges);
         self.authorization_params = params;
         let outcome =
-            result.map_err(|e| format!("login driver ({}): {e}", ctx.profile.driver.name()))?;
+            result.map_err(|e| crate::login::step_error(ctx.profile.driver.name(), &e))?;
         if let Some(code) = outcome.code() {
             self.ctx.redactor.register(code);
         }

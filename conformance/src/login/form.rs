@@ -80,6 +80,7 @@ impl FormDriver {
         let mut next = Request::get(start.as_str());
         let mut current = start.clone();
         let mut submitted_password = false;
+        let mut submitted_any = false;
         for _ in 0..MAX_HOPS {
             let req = match jar.header_for(&current) {
                 Some(c) => next.header("Cookie", c),
@@ -97,6 +98,12 @@ impl FormDriver {
                     ));
                 };
                 if is_redirect_uri(&location, redirect_uri) {
+                    if action == LoginAction::Deny && !submitted_any {
+                        return Err(format!(
+                            "{}the authorization endpoint answered without a page to deny on (it approves at once)",
+                            crate::steps::NOT_TESTABLE
+                        ));
+                    }
                     return Ok(redirect_outcome(location, Some(resp.status)));
                 }
                 current = location;
@@ -125,6 +132,7 @@ impl FormDriver {
                 submitted_password = true;
             }
             let pairs = self.fill(form, action)?;
+            submitted_any = true;
             current = form.action.clone();
             next = if form.method == Method::GET {
                 let mut url = form.action.clone();

@@ -137,6 +137,18 @@ pub fn redirect_outcome(url: Url, status: Option<u16>) -> AuthorizationOutcome {
     }
 }
 
+/// A driver error as a step error: names the driver, and keeps a `NOT-TESTABLE: ` prefix in
+/// front so the runner still sees it.
+pub fn step_error(driver: &str, e: &str) -> String {
+    match e.strip_prefix(crate::steps::NOT_TESTABLE) {
+        Some(why) => format!(
+            "{}login driver ({driver}): {why}",
+            crate::steps::NOT_TESTABLE
+        ),
+        None => format!("login driver ({driver}): {e}"),
+    }
+}
+
 /// The configured driver.
 #[derive(Debug)]
 pub enum Driver {

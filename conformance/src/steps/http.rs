@@ -100,9 +100,10 @@ fn parse_words(list: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The run's shared client (registered once); steps that need a client of their own register it.
 #[given("a registered client")]
 async fn a_registered_client(w: &mut GatewayWorld) -> StepResult {
-    w.register_client().await.map(|_| ())
+    w.ensure_client().await.map(|_| ())
 }
 
 #[given("an access token for the owned agent")]

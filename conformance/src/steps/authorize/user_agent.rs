@@ -92,7 +92,7 @@ async fn drive(
         .authorize(&ctx.http, url, stop, action, &mut exchanges)
         .await;
     record(w, exchanges);
-    result.map_err(|e| format!("login driver ({}): {e}", ctx.profile.driver.name()))
+    result.map_err(|e| crate::login::step_error(ctx.profile.driver.name(), &e))
 }
 
 /// Follows `GET` redirects from `url` with the cookies of `jar` until a page, or a redirect to
