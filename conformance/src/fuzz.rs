@@ -20,7 +20,7 @@
 //! ([`mod@line`] defines the line).
 //!
 //! proptest's runner is synchronous: it runs on a blocking thread and drives each async cycle
-//! with the runtime's `Handle::block_on`. Each cycle gets a World of its own ([`case_world`]); the
+//! with the runtime's `Handle::block_on`. Each cycle gets a World of its own ([`GatewayWorld::with_context`]); the
 //! scenario's World receives the evidence of the first passing case and of the minimal failing
 //! one.
 
@@ -200,11 +200,6 @@ pub fn expect_refused_at_authorize(outcome: &AuthorizationOutcome) -> StepResult
     }
 }
 
-/// A World for one cycle, sharing the run's context.
-pub fn case_world(ctx: Arc<Context>) -> GatewayWorld {
-    GatewayWorld::with_context(ctx)
-}
-
 /// The command that reruns exactly `case` against the same target.
 pub fn replay_command(options: &Options, case: &PkceCase) -> String {
     format!(
@@ -222,7 +217,7 @@ pub fn rng_for(seed: &str, property: Property) -> TestRng {
 /// One cycle in a fresh World; a 429 anywhere makes a failure NOT-TESTABLE (the target's rate
 /// limit, not its PKCE, stopped the cycle).
 async fn run_case(ctx: Arc<Context>, case: &PkceCase) -> (StepResult, Vec<Exchange>) {
-    let mut w = case_world(ctx);
+    let mut w = GatewayWorld::with_context(ctx);
     let mut result = check_case(&mut w, case).await;
     if result.is_err()
         && let Some(limited) = w

@@ -125,6 +125,13 @@ impl Response {
                 .to_ascii_lowercase()
         })
     }
+    /// Whether `Cache-Control` carries `no-store` (OAuth 2.1 §3.2.3, RFC 9111 §5.2.2.5).
+    pub fn forbids_caching(&self) -> bool {
+        self.header("cache-control").is_some_and(|cc| {
+            cc.split(',')
+                .any(|d| d.trim().eq_ignore_ascii_case("no-store"))
+        })
+    }
     pub fn is_redirect(&self) -> bool {
         (300..400).contains(&self.status)
     }

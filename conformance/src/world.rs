@@ -416,12 +416,37 @@ impl GatewayWorld {
             }
         }
         let redirect_uri = self.ctx.profile.redirect_uri.clone();
-        let mut exchanges = Vec::new();
+        let result = self.drive_login(&url, &redirect_uri, action).await;
+        self.authorization_params = params;
+        let outcome = result?;
+        if let Some(code) = outcome.code() {
+            self.ctx.redactor.register(code);
+        }
+        self.outcome = Some(outcome.clone());
+        Ok(outcome)
+    }
+
+    /// Runs the login driver from `url` until a redirect to `stop` or a page it stops at, and
+    /// records its exchanges as if the World had sent them.
+    pub async fn drive_login(
+        &mut self,
+        url: &Url,
+        stop: &Url,
+        action: LoginAction,
+    ) -> Result<AuthorizationOutcome, String> {
         let ctx = self.ctx.clone();
+        let mut exchanges = Vec::new();
         let result = ctx
             .driver
-            .authorize(&ctx.http, &url, &redirect_uri, action, &mut exchanges)
+            .authorize(&ctx.http, url, stop, action, &mut exchanges)
             .await;
+        self.record(exchanges);
+        result.map_err(|e| crate::login::step_error(ctx.profile.driver.name(), &e))
+    }
+
+    /// Adds exchanges made outside [`Self::send`] (by a login driver) to the evidence, as `last`,
+    /// and to the redactor.
+    pub fn record(&mut self, exchanges: Vec<Exchange>) {
         for ex in &exchanges {
             self.observe(ex);
         }
@@ -429,14 +454,6 @@ impl GatewayWorld {
             self.last = Some(last.clone());
         }
         self.evidence.extend(exchanges);
-        self.authorization_params = params;
-        let outcome =
-            result.map_err(|e| crate::login::step_error(ctx.profile.driver.name(), &e))?;
-        if let Some(code) = outcome.code() {
-            self.ctx.redactor.register(code);
-        }
-        self.outcome = Some(outcome.clone());
-        Ok(outcome)
     }
 
     /// A fresh authorization code for `agent` from a correct request the user approves.

@@ -261,15 +261,7 @@ async fn accepted(w: &mut GatewayWorld) -> StepResult {
 
 #[then(expr = "the MCP request is refused with status {string}")]
 async fn refused(w: &mut GatewayWorld, statuses: String) -> StepResult {
-    let list = statuses
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty() && *s != "or")
-        .map(|s| {
-            s.parse::<u16>()
-                .map_err(|e| format!("internal: status {s:?}: {e}"))
-        })
-        .collect::<Result<Vec<u16>, String>>()?;
-    expect_refused(w, &list, "")
+    expect_refused(w, &super::http::parse_statuses(&statuses)?, "")
 }
 
 /// RFC 6750 §3.1: "If the request lacks any authentication information …, the resource server

@@ -84,7 +84,8 @@ pub fn brief(body: &str) -> String {
     format!("{s:?}")
 }
 
-fn parse_statuses(list: &str) -> Result<Vec<u16>, String> {
+/// `"401, 403 or 404"` → `[401, 403, 404]`.
+pub(crate) fn parse_statuses(list: &str) -> Result<Vec<u16>, String> {
     list.split(|c: char| c == ',' || c.is_whitespace() || c == '/')
         .filter(|s| !s.is_empty() && *s != "or")
         .map(|s| {
@@ -165,11 +166,9 @@ async fn is_json(w: &mut GatewayWorld) -> StepResult {
 #[then("the response forbids caching")]
 async fn no_store(w: &mut GatewayWorld) -> StepResult {
     let ex = w.last_exchange()?;
-    let cc = ex.response()?.header("cache-control").unwrap_or("");
-    if cc
-        .split(',')
-        .any(|d| d.trim().eq_ignore_ascii_case("no-store"))
-    {
+    let resp = ex.response()?;
+    let cc = resp.header("cache-control").unwrap_or("");
+    if resp.forbids_caching() {
         Ok(())
     } else {
         Err(format!(

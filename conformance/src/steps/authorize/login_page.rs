@@ -56,11 +56,9 @@ async fn forbids_framing(w: &mut GatewayWorld) -> StepResult {
 #[then("the login page is not stored by caches")]
 async fn login_no_store(w: &mut GatewayWorld) -> StepResult {
     let ex = w.last_exchange()?;
-    let cc = ex.response()?.header("cache-control").unwrap_or("");
-    if cc
-        .split(',')
-        .any(|d| d.trim().eq_ignore_ascii_case("no-store"))
-    {
+    let resp = ex.response()?;
+    let cc = resp.header("cache-control").unwrap_or("");
+    if resp.forbids_caching() {
         Ok(())
     } else {
         Err(format!(

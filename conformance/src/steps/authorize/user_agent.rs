@@ -68,8 +68,8 @@ pub async fn run(
     let form_driver = matches!(w.ctx.profile.driver, DriverKind::Form);
     let result = match depth {
         Depth::Refusal if !form_driver => walk(w, url, stop, &mut Jar::default()).await,
-        Depth::Refusal => drive(w, url, stop, LoginAction::Approve).await,
-        Depth::Login(action) => drive(w, url, stop, action).await,
+        Depth::Refusal => w.drive_login(url, stop, LoginAction::Approve).await,
+        Depth::Login(action) => w.drive_login(url, stop, action).await,
     };
     w.authorization_params = params;
     w.outcome = result.as_ref().ok().cloned();
@@ -77,22 +77,6 @@ pub async fn run(
         w.ctx.redactor.register(code);
     }
     result
-}
-
-async fn drive(
-    w: &mut GatewayWorld,
-    url: &Url,
-    stop: &Url,
-    action: LoginAction,
-) -> Result<AuthorizationOutcome, String> {
-    let ctx = w.ctx.clone();
-    let mut exchanges = Vec::new();
-    let result = ctx
-        .driver
-        .authorize(&ctx.http, url, stop, action, &mut exchanges)
-        .await;
-    record(w, exchanges);
-    result.map_err(|e| crate::login::step_error(ctx.profile.driver.name(), &e))
 }
 
 /// Follows `GET` redirects from `url` with the cookies of `jar` until a page, or a redirect to
@@ -136,17 +120,6 @@ pub async fn walk(
     Err(format!(
         "no page after {MAX_HOPS} redirects (a redirect loop?)"
     ))
-}
-
-/// Adds a driver's exchanges to the World as if it had sent them.
-fn record(w: &mut GatewayWorld, exchanges: Vec<Exchange>) {
-    for ex in &exchanges {
-        w.observe(ex);
-    }
-    if let Some(last) = exchanges.last() {
-        w.last = Some(last.clone());
-    }
-    w.evidence.extend(exchanges);
 }
 
 /// Whether `candidate` is where `target` points: same scheme, host, port and path, and every
