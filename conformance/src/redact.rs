@@ -9,7 +9,7 @@
 //!    wherever it appears, including inside URLs, HTML and error descriptions; and anything that
 //!    looks like a JWT or an API key (`bak_…`, `oag_…`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use crate::report::Evidence;
@@ -35,27 +35,70 @@ const SECRET_HEADERS: &[&str] = &[
     "proxy-authorization",
 ];
 
-/// The set of secret values seen so far in this run.
+/// The secret values seen so far in this run, with their URL-encoded forms.
 #[derive(Default)]
 pub struct Redactor {
-    values: Mutex<BTreeSet<String>>,
+    values: Mutex<Patterns>,
+}
+
+/// Length of the prefix secrets are indexed by (also the shortest secret remembered).
+const PREFIX: usize = 6;
+
+/// Every pattern to replace, indexed by its first [`PREFIX`] bytes, so that scrubbing a text
+/// costs one lookup per byte of the text rather than one search per secret: a run remembers
+/// thousands of tokens and codes, and scrubs every header and body of its evidence.
+#[derive(Default)]
+struct Patterns {
+    known: BTreeSet<String>,
+    by_prefix: HashMap<[u8; PREFIX], Vec<String>>,
+}
+
+impl Patterns {
+    fn insert(&mut self, pattern: String) {
+        if !self.known.insert(pattern.clone()) {
+            return;
+        }
+        let mut prefix = [0; PREFIX];
+        prefix.copy_from_slice(&pattern.as_bytes()[..PREFIX]);
+        self.by_prefix.entry(prefix).or_default().push(pattern);
+    }
+
+    /// The patterns occurring in `text`, longest first.
+    fn found_in(&self, text: &str) -> Vec<&str> {
+        let bytes = text.as_bytes();
+        let mut found = BTreeSet::new();
+        for (at, window) in bytes.windows(PREFIX).enumerate() {
+            let Some(candidates) = self.by_prefix.get(window) else {
+                continue;
+            };
+            for pattern in candidates {
+                if bytes[at..].starts_with(pattern.as_bytes()) {
+                    found.insert((std::cmp::Reverse(pattern.len()), pattern.as_str()));
+                }
+            }
+        }
+        found.into_iter().map(|(_, p)| p).collect()
+    }
 }
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.values.lock().map(|v| v.len()).unwrap_or(0);
-        write!(f, "Redactor({n} secrets)")
+        let n = self.values.lock().map(|v| v.known.len()).unwrap_or(0);
+        write!(f, "Redactor({n} patterns)")
     }
 }
 
 impl Redactor {
-    /// Remembers `value` as a secret. Values shorter than 6 characters are ignored: replacing
-    /// them everywhere would garble evidence, and no real secret is that short.
+    /// Remembers `value` as a secret, as sent and URL-encoded. Values shorter than 6 characters
+    /// are ignored: replacing them everywhere would garble evidence, and no real secret is that
+    /// short.
     pub fn register(&self, value: &str) {
-        if value.len() >= 6
+        if value.len() >= PREFIX
             && let Ok(mut values) = self.values.lock()
         {
+            let encoded: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
             values.insert(value.to_owned());
+            values.insert(encoded);
         }
     }
 
@@ -64,15 +107,9 @@ impl Redactor {
         let mut out = text.to_owned();
         if let Ok(values) = self.values.lock() {
             // Longest first, so a secret containing another is replaced whole.
-            let mut sorted: Vec<&String> = values.iter().collect();
-            sorted.sort_by_key(|v| std::cmp::Reverse(v.len()));
-            for v in sorted {
-                if out.contains(v.as_str()) {
-                    out = out.replace(v.as_str(), "<redacted:secret>");
-                }
-                let encoded: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
-                if encoded != *v && out.contains(&encoded) {
-                    out = out.replace(&encoded, "<redacted:secret>");
+            for pattern in values.found_in(text) {
+                if out.contains(pattern) {
+                    out = out.replace(pattern, "<redacted:secret>");
                 }
             }
         }
