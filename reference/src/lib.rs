@@ -14,8 +14,27 @@
 //! Underneath: [`pkce`], [`resource`] (RFC 8707), [`form`] (strict parameter parsing),
 //! [`error`], [`secrets`], [`clock`], [`store`], [`config`], [`state`].
 //!
+//! Fault injection: `faults` (only with the `faults` cargo feature), named implementer bugs
+//! switched on by `serve --fault NAME` for `cargo xtask faults`.
+//!
 //! Test-only: [`test_clock`], `/__test/clock` to move the gateway's clock forward, mounted only
 //! when the state carries a test clock (`serve --test-clock`, loopback binds only).
+
+/// `fault!(Name)`: whether the named fault ([`faults::Fault`]) is switched on. Without the
+/// `faults` feature it is the constant `false` and the name is not even looked up, so the fault's
+/// branch compiles away.
+#[cfg(feature = "faults")]
+macro_rules! fault {
+    ($name:ident) => {
+        $crate::faults::is_active($crate::faults::Fault::$name)
+    };
+}
+#[cfg(not(feature = "faults"))]
+macro_rules! fault {
+    ($name:ident) => {
+        false
+    };
+}
 
 pub mod authorize;
 pub mod bearer;
@@ -23,6 +42,8 @@ pub mod clock;
 pub mod config;
 pub mod discovery;
 pub mod error;
+#[cfg(feature = "faults")]
+pub mod faults;
 pub mod form;
 pub mod jwt;
 pub mod login;

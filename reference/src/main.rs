@@ -48,7 +48,15 @@ enum Command {
         /// unless bound to loopback.
         #[arg(long)]
         test_clock: bool,
+        /// Start with the named implementer bug switched on (`faults` lists them); for
+        /// `cargo xtask faults` only.
+        #[cfg(feature = "faults")]
+        #[arg(long, value_name = "NAME")]
+        fault: Option<String>,
     },
+    /// List the named faults as JSON: name, expected verdict, requirement IDs, summary.
+    #[cfg(feature = "faults")]
+    Faults,
     /// Print the argon2id PHC hash of the password read from standard input (for `password_hash`).
     HashPassword,
     /// Print the SHA-256 of an API key (for `api_key_sha256`), read from standard input (which
@@ -73,7 +81,29 @@ fn run() -> anyhow::Result<()> {
             bind,
             issuer,
             test_clock,
-        } => serve_command(config, bind, issuer, test_clock),
+            #[cfg(feature = "faults")]
+            fault,
+        } => {
+            #[cfg(feature = "faults")]
+            if let Some(name) = fault {
+                let spec =
+                    mcp_gateway_reference::faults::activate(&name).map_err(anyhow::Error::msg)?;
+                eprintln!(
+                    "mcp-gateway-reference: FAULT {} is on ({}): this gateway is deliberately broken",
+                    spec.name, spec.summary
+                );
+            }
+            serve_command(config, bind, issuer, test_clock)
+        }
+        #[cfg(feature = "faults")]
+        Command::Faults => {
+            let list: Vec<_> = mcp_gateway_reference::faults::CATALOG
+                .iter()
+                .map(|(_, spec)| spec)
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list)?);
+            Ok(())
+        }
         Command::HashPassword => {
             let password = read_stdin_line()?;
             println!(

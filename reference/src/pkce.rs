@@ -67,6 +67,9 @@ impl CodeChallenge {
         match method {
             None => return Err(ChallengeError::MethodMissing),
             Some(S256) => {}
+            Some("plain") if fault!(PkcePlainAccepted) => {
+                return Ok(CodeChallenge(challenge.to_owned()));
+            }
             Some(_) => return Err(ChallengeError::MethodUnsupported),
         }
         if challenge.len() != 43 || !challenge.bytes().all(is_base64url) {
@@ -82,6 +85,12 @@ impl CodeChallenge {
     /// RFC 7636 §4.6: recompute `BASE64URL(SHA256(ASCII(code_verifier)))` and compare in
     /// constant time. A verifier outside the §4.1 grammar never matches.
     pub fn verify(&self, code_verifier: &str) -> bool {
+        if fault!(PkceVerifierUnchecked) {
+            return true;
+        }
+        if fault!(PkcePlainAccepted) && ct_eq(code_verifier.as_bytes(), self.0.as_bytes()) {
+            return true;
+        }
         if !is_valid_verifier(code_verifier) {
             return false;
         }

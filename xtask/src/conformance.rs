@@ -48,8 +48,9 @@ pub fn run(args: &ConformanceArgs) -> anyhow::Result<ExitCode> {
     let mut suite = Command::new(bin_dir.join("mcp-conformance"));
     suite.current_dir(&root);
     if !target_given {
-        let (child, url) = start_reference(&bin_dir, &root)?;
-        reference = Some(Guard(child));
+        let (guard, url) = start_reference(&bin_dir.join("mcp-gateway-reference"), &root, &[])?;
+        eprintln!("xtask: reference gateway at {url} (test clock on)");
+        reference = Some(guard);
         suite.args(["--target", &url]);
         if !profile_given {
             suite.args(["--profile", "fixtures/targets/reference.toml"]);
@@ -69,12 +70,14 @@ pub fn run(args: &ConformanceArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Starts the reference with the demo world on a free port and waits for its `listening on` line.
-fn start_reference(
-    bin_dir: &std::path::Path,
+/// Starts `binary` (the reference) with the demo world and its test clock on a free port, plus
+/// `extra` flags, and waits for its `listening on` line.
+pub fn start_reference(
+    binary: &std::path::Path,
     root: &std::path::Path,
-) -> anyhow::Result<(Child, String)> {
-    let mut child = Command::new(bin_dir.join("mcp-gateway-reference"))
+    extra: &[&str],
+) -> anyhow::Result<(Guard, String)> {
+    let mut child = Command::new(binary)
         .current_dir(root)
         .args([
             "serve",
@@ -84,6 +87,7 @@ fn start_reference(
             "127.0.0.1:0",
             "--test-clock",
         ])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -100,10 +104,7 @@ fn start_reference(
         }
     });
     match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(url) => {
-            eprintln!("xtask: reference gateway at {url} (test clock on)");
-            Ok((child, url))
-        }
+        Ok(url) => Ok((Guard(child), url)),
         Err(_) => {
             let _ = child.kill();
             bail!("the reference gateway did not start within 30 s")
@@ -112,7 +113,7 @@ fn start_reference(
 }
 
 /// Stops the reference when the run ends, however it ends.
-struct Guard(Child);
+pub struct Guard(Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {

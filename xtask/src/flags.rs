@@ -21,6 +21,22 @@ pub enum Command {
     /// Print the requirement → scenario matrix; fail when a MUST or SHOULD is neither covered
     /// nor excluded with a reason.
     Coverage,
+    /// Prove the suite can fail: run it against the reference with each named fault switched
+    /// on and check that the fault's own requirement IDs catch it (the kill matrix).
+    Faults(FaultsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FaultsArgs {
+    /// Run only these faults (comma-separated names); the coverage check is then skipped.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Gateways and suites run side by side (default: the machine's cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Also write the matrix as Markdown to docs/faults.md.
+    #[arg(long)]
+    pub write_docs: bool,
 }
 
 #[derive(Debug, clap::Args)]

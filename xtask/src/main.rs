@@ -2,11 +2,13 @@
 //!
 //! - `serve`: build and run the reference gateway with the demo world (`fixtures/reference.toml`);
 //! - `conformance`: run the suite, against the reference it starts unless `--target` is given;
-//! - `coverage`: the requirement → scenario matrix (`mcp-conformance coverage`).
+//! - `coverage`: the requirement → scenario matrix (`mcp-conformance coverage`);
+//! - `faults`: the kill matrix, the suite against the reference with each named fault on.
 //!
 //! Every task shells out to `cargo`; this crate depends on nothing of the workspace.
 
 mod conformance;
+mod faults;
 mod flags;
 mod serve;
 mod tidy;
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
         flags::Command::Serve(args) => serve::run(&args),
         flags::Command::Conformance(args) => conformance::run(&args),
         flags::Command::Coverage => coverage(),
+        flags::Command::Faults(args) => faults::run(&args),
     };
     match result {
         Ok(code) => code,
