@@ -12,21 +12,22 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The reference binary next to ours; built on demand when this test runs alone.
+/// The reference binary next to ours, rebuilt first: `cargo test -p mcp-gateway-conformance`
+/// alone does not build another package's binary, and a stale one would test old code (under
+/// `cargo test --workspace` this build finds nothing to do; under `cargo mutants` it picks up the
+/// mutant).
 fn reference_binary() -> PathBuf {
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_mcp-conformance"));
     let bin = ours.with_file_name(format!(
         "mcp-gateway-reference{}",
         std::env::consts::EXE_SUFFIX
     ));
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .current_dir(root())
-            .args(["build", "--quiet", "-p", "mcp-gateway-reference"])
-            .status()
-            .expect("cargo build runs");
-        assert!(status.success(), "building the reference gateway failed");
-    }
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["build", "--quiet", "-p", "mcp-gateway-reference"])
+        .status()
+        .expect("cargo build runs");
+    assert!(status.success(), "building the reference gateway failed");
     bin
 }
 
