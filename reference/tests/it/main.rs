@@ -9,6 +9,7 @@ mod authorize; // AUTHZ-*, PKCE-01..03, AUD-01/04..06 at the authorization endpo
 mod bearer; // BEARER-*, AUD-03/07/09, SEC-05 (logs)
 mod cors; // SEC-02/03, TOKEN-11, AUTHZ-11
 mod discovery; // DISC-*
+mod faults; // no fault switch in a default build
 mod login; // the login page: AUTHZ-07..10/12, CSRF, enumeration, limits
 mod mcp; // the MCP endpoint: JSON-RPC, Origin, protocol versions
 mod readme; // the README walk-through, verbatim
