@@ -46,6 +46,12 @@ Feature: Token endpoint
     When the client redeems the code with an empty "redirect_uri"
     Then the token endpoint issues a token
 
+  @req:TOKEN-04 @needs:login
+  Scenario: A code redemption without the code is refused with invalid_request
+    Given a code to redeem at the token endpoint
+    When the client redeems the code leaving out "code"
+    Then the OAuth error is "invalid_request" with status 400
+
   @req:TOKEN-05 @needs:login
   Scenario: A code issued to one client is refused to another with invalid_grant
     Given a code to redeem at the token endpoint

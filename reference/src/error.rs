@@ -96,6 +96,10 @@ impl OAuthError {
     }
 
     pub fn invalid_grant(description: impl Into<Cow<'static, str>>) -> OAuthError {
+        if fault!(TokenInvalidGrant401) {
+            return OAuthError::new(ErrorCode::InvalidGrant, description)
+                .with_status(StatusCode::UNAUTHORIZED);
+        }
         OAuthError::new(ErrorCode::InvalidGrant, description)
     }
 

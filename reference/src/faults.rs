@@ -57,6 +57,62 @@ catalog! {
         "code_challenge_method=plain is accepted, and the verifier compared as plain text";
     PkceVerifierUnchecked = "pkce-verifier-unchecked", Fail, ["PKCE-04"],
         "the token endpoint never compares the code_verifier with the challenge (the 002 recipe)";
+    PkceVerifierOptional = "pkce-verifier-optional", Fail, ["PKCE-05"],
+        "a code redemption without code_verifier skips the PKCE check instead of being refused";
+    PkceVerifierGrammarUnchecked = "pkce-verifier-grammar-unchecked", Warn, ["PKCE-06"],
+        "a code_verifier outside 43 to 128 unreserved characters is accepted when its hash matches";
+    TokenJsonBodyAccepted = "token-json-body-accepted", Fail, ["TOKEN-01"],
+        "the token endpoint also accepts a JSON body instead of refusing it";
+    TokenTypeMissing = "token-type-missing", Fail, ["TOKEN-02", "GUIDE-05"],
+        "the token response leaves out token_type";
+    TokenExpiresIn3599 = "token-expires-in-3599", Fail, ["GUIDE-05"],
+        "expires_in is one second short of the guide's 3600 (counted from after signing)";
+    TokenNoStoreMissing = "token-no-store-missing", Fail, ["TOKEN-03"],
+        "a successful token response carries no Cache-Control: no-store";
+    TokenInvalidGrant401 = "token-invalid-grant-401", Fail, ["TOKEN-04"],
+        "invalid_grant is answered with status 401 instead of 400";
+    TokenErrorsInvalidGrant = "token-errors-invalid-grant", Fail, ["TOKEN-04"],
+        "every refusal of a grant is invalid_grant, whatever the reason (missing code, scope, target)";
+    CodeOtherClientRedeemed = "code-other-client-redeemed", Fail, ["TOKEN-05"],
+        "a code issued to one client is redeemed by any registered client";
+    CodeReusable = "code-reusable", Fail, ["TOKEN-06"],
+        "a consumed authorization code is redeemed again (consumption result ignored)";
+    CodeReplayNoRevoke = "code-replay-no-revoke", Warn, ["TOKEN-12"],
+        "a replayed code is refused, but the tokens of its first redemption stay valid";
+    CodeReplayRevokesBeforePkce = "code-replay-revokes-before-pkce", Warn, ["TOKEN-12"],
+        "a used code revokes its grant before the code_verifier is checked: any replay revokes";
+    RedirectUriUnchecked = "redirect-uri-unchecked", Fail, ["TOKEN-07"],
+        "a redirect_uri other than the authorized one is redeemed";
+    RedirectUriRequired = "redirect-uri-required", Fail, ["TOKEN-07"],
+        "the token endpoint requires redirect_uri (RFC 6749 habit) though OAuth 2.1 lets it be omitted";
+    CodeNeverExpires = "code-never-expires", Fail, ["TOKEN-08", "GUIDE-08"],
+        "the token endpoint never checks the authorization code's expiry";
+    CodeTtl600 = "code-ttl-600", Fail, ["GUIDE-08"],
+        "codes live OAuth 2.1's ten-minute maximum instead of the guide's 120 seconds";
+    GrantTypeUnchecked = "grant-type-unchecked", Fail, ["TOKEN-09"],
+        "grant_type is not validated: anything but authorization_code is taken for a refresh";
+    AccessTokenHs512 = "access-token-hs512", Fail, ["GUIDE-06"],
+        "access tokens are signed (and verified) with HS512 instead of the guide's HS256";
+    AccessTokenExp7200 = "access-token-exp-7200", Fail, ["GUIDE-07"],
+        "the JWT exp is iat + 7200 while expires_in still says 3600";
+    TokenResourceRefused = "token-resource-refused", Fail, ["AUD-01"],
+        "the token endpoint refuses every RFC 8707 resource parameter with invalid_target";
+    AccessTokenAudGateway = "access-token-aud-gateway", Warn, ["AUD-02"],
+        "access tokens always carry the gateway as aud, whatever resource was requested";
+    TokenResourceUnparsedIgnored = "token-resource-unparsed-ignored", Warn, ["AUD-04"],
+        "a resource the token endpoint cannot resolve is ignored instead of refused with invalid_target";
+    RefreshNotRotated = "refresh-not-rotated", Fail, ["REFRESH-02"],
+        "a refresh answers the same refresh token again instead of rotating it";
+    RefreshReuseNoRevoke = "refresh-reuse-no-revoke", Fail, ["REFRESH-02"],
+        "a used refresh token is refused, but the grant is not revoked";
+    RefreshOtherClient = "refresh-other-client", Fail, ["REFRESH-03"],
+        "a refresh token is accepted from any registered client";
+    RefreshScopeWidened = "refresh-scope-widened", Fail, ["REFRESH-04"],
+        "a refresh grants whatever scope the client asks for, wider than the grant";
+    RefreshResourceUnbound = "refresh-resource-unbound", Fail, ["REFRESH-05"],
+        "a refresh issues a token for any resource the client names, not only the consented one";
+    TokenCorsMissing = "token-cors-missing", Warn, ["TOKEN-11", "SEC-03"],
+        "the token endpoint is routed outside the CORS layer: browser clients cannot redeem codes";
     // --- bearer, tokens and the MCP endpoint ---
 }
 

@@ -66,6 +66,15 @@ impl JwtRejection {
     }
 }
 
+/// The guide's signing algorithm; the fault `access-token-hs512` configures HS512 instead.
+fn algorithm() -> Algorithm {
+    if fault!(AccessTokenHs512) {
+        Algorithm::HS512
+    } else {
+        Algorithm::HS256
+    }
+}
+
 /// Signs and verifies access tokens with the gateway's HS256 secret.
 pub struct TokenSigner {
     issuer: String,
@@ -84,7 +93,7 @@ impl std::fmt::Debug for TokenSigner {
 
 impl TokenSigner {
     pub fn new(issuer: &str, secret: &JwtSecret) -> TokenSigner {
-        let mut validation = Validation::new(Algorithm::HS256);
+        let mut validation = Validation::new(algorithm());
         // Time and audience are checked by us, against the injectable clock.
         validation.validate_exp = false;
         validation.validate_nbf = false;
@@ -101,7 +110,7 @@ impl TokenSigner {
 
     /// Signs `claims` as an HS256 `at+jwt`.
     pub fn sign(&self, claims: &AccessTokenClaims) -> Result<String, jsonwebtoken::errors::Error> {
-        let mut header = Header::new(Algorithm::HS256);
+        let mut header = Header::new(algorithm());
         header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
         jsonwebtoken::encode(&header, claims, &self.encoding)
     }

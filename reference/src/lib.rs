@@ -101,7 +101,7 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("mcp-protocol-version"),
         ])
         .max_age(Duration::from_secs(24 * 3600));
-    let public = Router::new()
+    let mut public = Router::new()
         .route(
             "/.well-known/oauth-authorization-server",
             get(discovery::authorization_server_metadata),
@@ -118,9 +118,12 @@ pub fn app(state: AppState) -> Router {
             "/oauth/register",
             post(registration::register)
                 .layer(DefaultBodyLimit::max(limits.max_registration_bytes)),
-        )
-        .route("/oauth/token", post(token::token))
-        .layer(open_cors);
+        );
+    // The fault `token-cors-missing` mounts the token endpoint with the browser pages instead.
+    if !fault!(TokenCorsMissing) {
+        public = public.route("/oauth/token", post(token::token));
+    }
+    let public = public.layer(open_cors);
 
     // The MCP endpoint: CORS only for the configured origins, exposing the challenge header.
     let mut mcp_headers = vec![header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT];
@@ -150,12 +153,15 @@ pub fn app(state: AppState) -> Router {
         .layer(mcp_cors);
 
     // Browser-only pages: no CORS at all (OAuth 2.1 §3.1 for the authorization endpoint).
-    let browser = Router::new()
+    let mut browser = Router::new()
         .route("/oauth/authorize", get(authorize::authorize))
         .route(
             "/oauth/login",
             get(login::login_page).post(login::login_submit),
         );
+    if fault!(TokenCorsMissing) {
+        browser = browser.route("/oauth/token", post(token::token));
+    }
 
     let mut router = Router::new().merge(public).merge(protected).merge(browser);
     // Test-only, and absent unless explicitly enabled (`serve --test-clock`, loopback only).

@@ -91,7 +91,7 @@ impl CodeChallenge {
         if fault!(PkcePlainAccepted) && ct_eq(code_verifier.as_bytes(), self.0.as_bytes()) {
             return true;
         }
-        if !is_valid_verifier(code_verifier) {
+        if !is_valid_verifier(code_verifier) && !fault!(PkceVerifierGrammarUnchecked) {
             return false;
         }
         ct_eq(s256(code_verifier).as_bytes(), self.0.as_bytes())

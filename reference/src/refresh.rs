@@ -36,7 +36,7 @@ pub async fn refresh_token_grant(
         .refresh_family(&family_key)
         .await
         .ok_or_else(invalid)?;
-    if family.client_id != client.client_id {
+    if family.client_id != client.client_id && !fault!(RefreshOtherClient) {
         return Err(OAuthError::invalid_grant(
             "the refresh token was issued to another client",
         ));
@@ -52,7 +52,9 @@ pub async fn refresh_token_grant(
     if now >= family.expires_at || state.store.is_grant_revoked(&family.grant_id).await {
         return Err(invalid());
     }
-    if let Some(scope) = params.get("scope") {
+    if let Some(scope) = params.get("scope")
+        && !fault!(RefreshScopeWidened)
+    {
         let granted: Vec<&str> = family.scope.split(' ').collect();
         if scope
             .split(' ')
@@ -64,7 +66,23 @@ pub async fn refresh_token_grant(
             ));
         }
     }
-    let audience = requested_audience(state, params, family.resource.as_ref(), &family.username)?;
+    let audience = match params.get("resource") {
+        Some(raw) if fault!(RefreshResourceUnbound) => {
+            crate::resource::Resource::parse(&state.config, raw).ok_or_else(invalid)?
+        }
+        _ => requested_audience(state, params, family.resource.as_ref(), &family.username)?,
+    };
+    if fault!(RefreshNotRotated) {
+        let grant = Grant {
+            grant_id: family.grant_id,
+            client_id: family.client_id,
+            username: family.username,
+            resource: family.resource,
+            audience,
+            scope: family.scope,
+        };
+        return issue(state, &grant, now, Some(presented.to_owned()));
+    }
 
     let new_token = refresh_token_of(family_id)?;
     let family = match state
@@ -89,7 +107,10 @@ pub async fn refresh_token_grant(
         resource: family.resource,
         audience,
         // The gateway defines one scope, so a valid `scope` request equals the grant's.
-        scope: family.scope,
+        scope: match params.get("scope") {
+            Some(scope) if fault!(RefreshScopeWidened) => scope.to_owned(),
+            _ => family.scope,
+        },
     };
     tracing::info!(client_id = %grant.client_id, user = %grant.username, "refresh token rotated");
     issue(state, &grant, now, Some(new_token))
@@ -97,10 +118,12 @@ pub async fn refresh_token_grant(
 
 /// OAuth 2.1 §4.3.1: a retired refresh token was presented; revoke the grant.
 async fn reused(state: &AppState, grant_id: &str, now: UnixTime) -> OAuthError {
-    state
-        .store
-        .revoke_grant(grant_id, now.after(ACCESS_TOKEN_TTL))
-        .await;
+    if !fault!(RefreshReuseNoRevoke) {
+        state
+            .store
+            .revoke_grant(grant_id, now.after(ACCESS_TOKEN_TTL))
+            .await;
+    }
     tracing::warn!("refresh token reused; grant revoked");
     OAuthError::invalid_grant("the refresh token was already used; the grant is revoked")
 }

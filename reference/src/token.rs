@@ -36,11 +36,17 @@ use crate::store::{RefreshFamily, RegisteredClient, StoreError};
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
+    #[serde(skip_serializing_if = "token_type_left_out")]
     pub token_type: &'static str,
     pub expires_in: u64,
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+}
+
+/// The fault `token-type-missing`: the response forgets `token_type`.
+fn token_type_left_out(_: &&'static str) -> bool {
+    fault!(TokenTypeMissing)
 }
 
 /// What a token is issued for: the grant, its user and client, and the audience.
@@ -64,7 +70,9 @@ pub async fn token(
     headers: HeaderMap,
     OAuthBody(body): OAuthBody,
 ) -> Result<Response, OAuthError> {
-    if content_type_is(&headers, "application/x-www-form-urlencoded") != Some(true) {
+    let json = fault!(TokenJsonBodyAccepted)
+        && content_type_is(&headers, "application/json") == Some(true);
+    if content_type_is(&headers, "application/x-www-form-urlencoded") != Some(true) && !json {
         return Err(OAuthError::invalid_request(
             "the token request must be application/x-www-form-urlencoded (OAuth 2.1 section 3.2)",
         ));
@@ -75,7 +83,11 @@ pub async fn token(
             "clients of this gateway are public: send client_id in the body, no client authentication",
         ));
     }
-    let params = Params::parse(&body);
+    let params = if json {
+        Params::parse(&json_as_form(&body))
+    } else {
+        Params::parse(&body)
+    };
     if params.is_repeated("resource") {
         // RFC 8707 §2 allows several resources; this gateway issues tokens for one at a time.
         return Err(OAuthError::new(
@@ -101,7 +113,7 @@ pub async fn token(
     let supported = match grant_type {
         "authorization_code" => true,
         "refresh_token" => state.config.refresh_tokens,
-        _ => false,
+        _ => fault!(GrantTypeUnchecked),
     };
     if !supported {
         return Err(OAuthError::new(
@@ -110,17 +122,20 @@ pub async fn token(
         ));
     }
     let client = client(&state, &params).await?;
-    if !client.grant_types.iter().any(|g| g == grant_type) {
+    if !client.grant_types.iter().any(|g| g == grant_type) && !fault!(GrantTypeUnchecked) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "the client did not register this grant type",
         ));
     }
     let response = match grant_type {
-        "authorization_code" => authorization_code_grant(&state, &client, &params).await?,
-        _ => crate::refresh::refresh_token_grant(&state, &client, &params).await?,
+        "authorization_code" => authorization_code_grant(&state, &client, &params).await,
+        _ => crate::refresh::refresh_token_grant(&state, &client, &params).await,
     };
-    Ok(token_response(response))
+    match response {
+        Err(e) if fault!(TokenErrorsInvalidGrant) => Err(OAuthError::invalid_grant(e.description)),
+        response => Ok(token_response(response?)),
+    }
 }
 
 /// §3.2.1: a public client is identified by `client_id`, which must be registered.
@@ -144,26 +159,39 @@ async fn authorization_code_grant(
     let code = params
         .get("code")
         .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-    let verifier = params.get("code_verifier").ok_or_else(|| {
-        OAuthError::invalid_request("code_verifier is required (PKCE, RFC 7636 section 4.5)")
-    })?;
+    let verifier = params.get("code_verifier");
+    if verifier.is_none() && !fault!(PkceVerifierOptional) {
+        return Err(OAuthError::invalid_request(
+            "code_verifier is required (PKCE, RFC 7636 section 4.5)",
+        ));
+    }
     let code_hash = sha256_hex(code);
     let record =
         state.store.code(&code_hash).await.ok_or_else(|| {
             OAuthError::invalid_grant("the authorization code is invalid or expired")
         })?;
-    if record.client_id != client.client_id {
+    if record.client_id != client.client_id && !fault!(CodeOtherClientRedeemed) {
         return Err(OAuthError::invalid_grant(
             "the authorization code was issued to another client",
         ));
     }
-    if !record.code_challenge.verify(verifier) {
+    let now = state.clock.now();
+    if fault!(CodeReplayRevokesBeforePkce) && record.consumed {
+        return Err(replayed(state, client, &record.grant_id, now).await);
+    }
+    if let Some(verifier) = verifier
+        && !record.code_challenge.verify(verifier)
+    {
         return Err(OAuthError::invalid_grant(
             "code_verifier does not match the code_challenge (RFC 7636 section 4.6)",
         ));
     }
+    if fault!(RedirectUriRequired) && params.get("redirect_uri").is_none() {
+        return Err(OAuthError::invalid_request("redirect_uri is required"));
+    }
     if let Some(sent) = params.get("redirect_uri")
         && sent != record.redirect_uri
+        && !fault!(RedirectUriUnchecked)
     {
         return Err(OAuthError::invalid_grant(
             "redirect_uri differs from the one in the authorization request",
@@ -171,22 +199,19 @@ async fn authorization_code_grant(
     }
     let audience = requested_audience(state, params, record.resource.as_ref(), &record.username)?;
 
-    let now = state.clock.now();
-    if !record.consumed && now >= record.expires_at {
+    let expires_at = if fault!(CodeTtl600) {
+        record.issued_at.after(std::time::Duration::from_secs(600))
+    } else {
+        record.expires_at
+    };
+    if !record.consumed && now >= expires_at && !fault!(CodeNeverExpires) {
         return Err(OAuthError::invalid_grant(format!(
             "the authorization code expired (codes live {} s)",
             AUTHORIZATION_CODE_TTL.as_secs()
         )));
     }
-    if !state.store.consume_code(&code_hash).await {
-        state
-            .store
-            .revoke_grant(&record.grant_id, now.after(ACCESS_TOKEN_TTL))
-            .await;
-        tracing::warn!(client_id = %client.client_id, "authorization code replayed; grant revoked");
-        return Err(OAuthError::invalid_grant(
-            "the authorization code was already used; tokens issued from it are revoked",
-        ));
+    if !state.store.consume_code(&code_hash).await && !fault!(CodeReusable) {
+        return Err(replayed(state, client, &record.grant_id, now).await);
     }
 
     let grant = Grant {
@@ -206,6 +231,25 @@ async fn authorization_code_grant(
     issue(state, &grant, now, refresh_token)
 }
 
+/// §4.1.3 "Reuse": a used code was presented again; revoke the tokens issued from it.
+async fn replayed(
+    state: &AppState,
+    client: &RegisteredClient,
+    grant_id: &str,
+    now: UnixTime,
+) -> OAuthError {
+    if !fault!(CodeReplayNoRevoke) {
+        state
+            .store
+            .revoke_grant(grant_id, now.after(ACCESS_TOKEN_TTL))
+            .await;
+    }
+    tracing::warn!(client_id = %client.client_id, "authorization code replayed; grant revoked");
+    OAuthError::invalid_grant(
+        "the authorization code was already used; tokens issued from it are revoked",
+    )
+}
+
 /// RFC 8707 §2.2: the `resource` of a token request must be one the grant covers. A grant for one
 /// agent yields tokens for that agent only; a grant without a resource (or for the whole gateway)
 /// may be narrowed to one of the user's agents. Without `resource`, the grant's own resource, or
@@ -219,13 +263,24 @@ pub fn requested_audience(
     let Some(raw) = params.get("resource") else {
         return Ok(granted.cloned().unwrap_or(Resource::Gateway));
     };
+    if fault!(TokenResourceRefused) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            "resource is only accepted at the authorization endpoint",
+        ));
+    }
     let invalid = || {
         OAuthError::new(
             ErrorCode::InvalidTarget,
             "resource is not one the authorization grant covers",
         )
     };
-    let requested = Resource::parse(&state.config, raw).ok_or_else(invalid)?;
+    let Some(requested) = Resource::parse(&state.config, raw) else {
+        if fault!(TokenResourceUnparsedIgnored) {
+            return Ok(granted.cloned().unwrap_or(Resource::Gateway));
+        }
+        return Err(invalid());
+    };
     match (granted, &requested) {
         (Some(g), r) if g == r => Ok(requested),
         (None | Some(Resource::Gateway), Resource::Gateway) => Ok(requested),
@@ -290,10 +345,18 @@ pub fn issue(
     let claims = AccessTokenClaims {
         iss: state.config.issuer.clone(),
         sub: grant.username.clone(),
-        aud: grant.audience.identifier(&state.config),
+        aud: if fault!(AccessTokenAudGateway) {
+            Resource::Gateway.identifier(&state.config)
+        } else {
+            grant.audience.identifier(&state.config)
+        },
         client_id: grant.client_id.clone(),
         iat: now.0,
-        exp: now.after(ACCESS_TOKEN_TTL).0,
+        exp: if fault!(AccessTokenExp7200) {
+            now.after(2 * ACCESS_TOKEN_TTL).0
+        } else {
+            now.after(ACCESS_TOKEN_TTL).0
+        },
         jti: random_token(16).map_err(|_| OAuthError::server_error())?,
         scope: grant.scope.clone(),
         grant_id: grant.grant_id.clone(),
@@ -305,7 +368,7 @@ pub fn issue(
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: ACCESS_TOKEN_TTL.as_secs(),
+        expires_in: ACCESS_TOKEN_TTL.as_secs() - u64::from(fault!(TokenExpiresIn3599)),
         scope: grant.scope.clone(),
         refresh_token,
     })
@@ -314,7 +377,23 @@ pub fn issue(
 fn token_response(body: TokenResponse) -> Response {
     let mut response = Json(body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !fault!(TokenNoStoreMissing) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
+}
+
+/// The fault `token-json-body-accepted`: a JSON object body read as if it were a form.
+fn json_as_form(body: &[u8]) -> Vec<u8> {
+    let object: std::collections::BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(body).unwrap_or_default();
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in &object {
+        match value {
+            serde_json::Value::String(s) => form.append_pair(name, s),
+            other => form.append_pair(name, &other.to_string()),
+        };
+    }
+    form.finish().into_bytes()
 }
