@@ -87,6 +87,9 @@ pub async fn authenticate(
     query: Option<&str>,
     agent: &AgentId,
 ) -> Result<Principal, BearerError> {
+    let token_in_query = query.is_some_and(|q| {
+        form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "access_token")
+    });
     let query_token;
     let token = match bearer_token(headers) {
         Err(BearerError::Missing) if fault!(BearerQueryTokenAccepted) => {
@@ -98,16 +101,16 @@ pub async fn authenticate(
                 .ok_or(BearerError::Missing)?;
             query_token.as_str()
         }
-        header_token => header_token?,
+        header_token => {
+            let token = header_token?;
+            if token_in_query && !fault!(BearerTwoMethodsAccepted) {
+                return Err(BearerError::Malformed(
+                    "an access token in both the Authorization header and the query string",
+                ));
+            }
+            token
+        }
     };
-    let token_in_query = query.is_some_and(|q| {
-        form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "access_token")
-    });
-    if token_in_query && !fault!(BearerTwoMethodsAccepted) && !fault!(BearerQueryTokenAccepted) {
-        return Err(BearerError::Malformed(
-            "an access token in both the Authorization header and the query string",
-        ));
-    }
     let config = &state.config;
     if token.starts_with(AGENT_KEY_PREFIX) && !fault!(BearerApiKeysRefused) {
         return match key_owner(config, token) {
@@ -226,14 +229,14 @@ fn check_owner(config: &Config, agent: &AgentId, username: &str) -> Result<(), B
 impl BearerError {
     /// Renders the error for `agent`'s endpoint.
     pub fn into_response(self, config: &Config, agent: &AgentId) -> Response {
-        let metadata = if fault!(BearerChallengeRelativeMetadata) {
-            format!("/.well-known/oauth-protected-resource/{agent}/mcp")
-        } else if fault!(BearerChallengeGuideMetadata) {
+        let mut metadata = config.agent_metadata_url(agent);
+        if fault!(BearerChallengeRelativeMetadata) {
+            metadata = format!("/.well-known/oauth-protected-resource/{agent}/mcp");
+        }
+        if fault!(BearerChallengeGuideMetadata) {
             // The guide's example, verbatim: relative, and the gateway's root metadata.
-            "/.well-known/oauth-protected-resource".to_owned()
-        } else {
-            config.agent_metadata_url(agent)
-        };
+            metadata = "/.well-known/oauth-protected-resource".to_owned();
+        }
         let scope = if fault!(BearerChallengeOffersOfflineAccess) {
             format!("{SCOPE} offline_access")
         } else {
