@@ -87,19 +87,36 @@ pub async fn authenticate(
     query: Option<&str>,
     agent: &AgentId,
 ) -> Result<Principal, BearerError> {
-    let token = bearer_token(headers)?;
     let token_in_query = query.is_some_and(|q| {
         form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "access_token")
     });
-    if token_in_query {
-        return Err(BearerError::Malformed(
-            "an access token in both the Authorization header and the query string",
-        ));
-    }
+    let query_token;
+    let token = match bearer_token(headers) {
+        Err(BearerError::Missing) if fault!(BearerQueryTokenAccepted) => {
+            query_token = query
+                .and_then(|q| {
+                    form_urlencoded::parse(q.as_bytes()).find(|(name, _)| name == "access_token")
+                })
+                .map(|(_, value)| value.into_owned())
+                .ok_or(BearerError::Missing)?;
+            query_token.as_str()
+        }
+        header_token => {
+            let token = header_token?;
+            if token_in_query && !fault!(BearerTwoMethodsAccepted) {
+                return Err(BearerError::Malformed(
+                    "an access token in both the Authorization header and the query string",
+                ));
+            }
+            token
+        }
+    };
     let config = &state.config;
-    if token.starts_with(AGENT_KEY_PREFIX) {
+    if token.starts_with(AGENT_KEY_PREFIX) && !fault!(BearerApiKeysRefused) {
         return match key_owner(config, token) {
-            Some(KeyOwner::Agent(key_agent)) if key_agent == *agent => {
+            Some(KeyOwner::Agent(key_agent))
+                if key_agent == *agent || fault!(BearerAgentKeyAnyAgent) =>
+            {
                 let owner = config
                     .agents
                     .get(agent)
@@ -113,11 +130,13 @@ pub async fn authenticate(
             _ => Err(BearerError::InvalidToken("unknown API key")),
         };
     }
-    if token.starts_with(USER_KEY_PREFIX) {
+    if token.starts_with(USER_KEY_PREFIX) && !fault!(BearerApiKeysRefused) {
         let Some(KeyOwner::User(username)) = key_owner(config, token) else {
             return Err(BearerError::InvalidToken("unknown API key"));
         };
-        check_owner(config, agent, &username)?;
+        if !fault!(BearerUserKeyAnyOwner) {
+            check_owner(config, agent, &username)?;
+        }
         return Ok(Principal::UserKey { username });
     }
 
@@ -129,7 +148,7 @@ pub async fn authenticate(
         return Err(BearerError::InvalidToken("the access token was revoked"));
     }
     let covers = Resource::parse(config, &claims.aud).is_some_and(|r| r.covers(agent));
-    if !covers {
+    if !covers && !fault!(BearerAudUnchecked) {
         return Err(BearerError::InvalidToken(
             "the access token was issued for another resource (aud)",
         ));
@@ -160,7 +179,9 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, BearerError> {
             Err(BearerError::Missing)
         };
     };
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    if !scheme.eq_ignore_ascii_case("bearer")
+        || (fault!(BearerSchemeCaseSensitive) && scheme != "Bearer")
+    {
         // Another scheme (Basic, …) is not a bearer credential at all.
         return Err(BearerError::Missing);
     }
@@ -208,11 +229,29 @@ fn check_owner(config: &Config, agent: &AgentId, username: &str) -> Result<(), B
 impl BearerError {
     /// Renders the error for `agent`'s endpoint.
     pub fn into_response(self, config: &Config, agent: &AgentId) -> Response {
-        let metadata = config.agent_metadata_url(agent);
+        let mut metadata = config.agent_metadata_url(agent);
+        if fault!(BearerChallengeRelativeMetadata) {
+            metadata = format!("/.well-known/oauth-protected-resource/{agent}/mcp");
+        }
+        if fault!(BearerChallengeGuideMetadata) {
+            // The guide's example, verbatim: relative, and the gateway's root metadata.
+            metadata = "/.well-known/oauth-protected-resource".to_owned();
+        }
+        let scope = if fault!(BearerChallengeOffersOfflineAccess) {
+            format!("{SCOPE} offline_access")
+        } else {
+            SCOPE.to_owned()
+        };
         let challenge = |error: Option<(&str, &str)>| {
             let mut value = format!(
-                "Bearer realm=\"MCP\", resource_metadata=\"{metadata}\", scope=\"{SCOPE}\""
+                "Bearer realm=\"MCP\", resource_metadata=\"{metadata}\", scope=\"{scope}\""
             );
+            if fault!(BearerChallengeNoRealm) {
+                value = value.replace("realm=\"MCP\", ", "");
+            }
+            if fault!(BearerChallengeNoScope) {
+                value = value.replace(&format!(", scope=\"{scope}\""), "");
+            }
             if let Some((code, description)) = error {
                 value.push_str(&format!(
                     ", error=\"{code}\", error_description=\"{description}\""
@@ -221,6 +260,15 @@ impl BearerError {
             value
         };
         let (status, header_value, code, description) = match self {
+            BearerError::Missing if fault!(BearerErrorWithoutCredentials) => (
+                StatusCode::UNAUTHORIZED,
+                Some(challenge(Some((
+                    "invalid_token",
+                    "authentication required: send Authorization: Bearer <token>",
+                )))),
+                Some("invalid_token"),
+                "authentication required: send Authorization: Bearer <token>",
+            ),
             BearerError::Missing => (
                 StatusCode::UNAUTHORIZED,
                 Some(challenge(None)),
@@ -266,6 +314,8 @@ impl BearerError {
             None => serde_json::json!({ "error_description": description }),
         };
         let mut response = (status, Json(body)).into_response();
+        let header_value = header_value
+            .filter(|_| !(fault!(BearerChallengeMissing) && status == StatusCode::UNAUTHORIZED));
         if let Some(value) = header_value.and_then(|v| HeaderValue::from_str(&v).ok()) {
             response
                 .headers_mut()

@@ -114,6 +114,50 @@ catalog! {
     TokenCorsMissing = "token-cors-missing", Warn, ["TOKEN-11", "SEC-03"],
         "the token endpoint is routed outside the CORS layer: browser clients cannot redeem codes";
     // --- bearer, tokens and the MCP endpoint ---
+    BearerSchemeCaseSensitive = "bearer-scheme-case-sensitive", Fail, ["BEARER-01"],
+        "the Authorization scheme must be spelled exactly `Bearer`: `bearer` and `BEARER` are ignored";
+    BearerQueryTokenAccepted = "bearer-query-token-accepted", Fail, ["BEARER-02"],
+        "without an Authorization header, the access_token query parameter is taken as the credential";
+    BearerTwoMethodsAccepted = "bearer-two-methods-accepted", Warn, ["BEARER-09"],
+        "a token in both the Authorization header and the query is not refused as invalid_request";
+    BearerChallengeMissing = "bearer-challenge-missing", Fail, ["BEARER-03", "GUIDE-12"],
+        "a 401 from the MCP endpoint carries no WWW-Authenticate at all";
+    BearerChallengeNoRealm = "bearer-challenge-no-realm", Fail, ["GUIDE-12"],
+        "the Bearer challenge has no realm=\"MCP\"";
+    BearerChallengeRelativeMetadata = "bearer-challenge-relative-metadata", Warn, ["BEARER-04"],
+        "resource_metadata is the agent's metadata as a relative path, not the absolute URL RFC 9728 §5.1 asks for";
+    BearerChallengeGuideMetadata = "bearer-challenge-guide-metadata", Fail, ["DISC-05"],
+        "resource_metadata is the guide's literal \"/.well-known/oauth-protected-resource\": relative, and the root metadata names another resource";
+    BearerErrorWithoutCredentials = "bearer-error-without-credentials", Warn, ["BEARER-05"],
+        "a request without credentials is challenged with error=\"invalid_token\"";
+    BearerChallengeNoScope = "bearer-challenge-no-scope", Warn, ["BEARER-07"],
+        "the 401 challenge names no scope";
+    BearerChallengeOffersOfflineAccess = "bearer-challenge-offers-offline-access", Warn, ["REFRESH-07", "BEARER-07"],
+        "the 401 challenge asks for scope=\"mcp offline_access\"";
+    JwtAlgNoneAccepted = "jwt-alg-none-accepted", Fail, ["BEARER-06", "AUD-07"],
+        "an unsigned token (alg: none) is decoded and trusted";
+    JwtSignatureUnchecked = "jwt-signature-unchecked", Fail, ["BEARER-06", "AUD-07"],
+        "the JWT signature is never verified (the claims are only decoded)";
+    JwtExpUnchecked = "jwt-exp-unchecked", Fail, ["BEARER-06", "AUD-07"],
+        "exp is not checked: an expired access token still opens the MCP endpoint";
+    JwtIssUnchecked = "jwt-iss-unchecked", Fail, ["BEARER-06", "AUD-07"],
+        "iss is not checked: a token signed with the key for another issuer is accepted";
+    BearerAudUnchecked = "bearer-aud-unchecked", Fail, ["AUD-03", "AUD-07"],
+        "aud is not checked: a token for one agent (or any audience) opens every agent its user owns";
+    BearerAgentKeyAnyAgent = "bearer-agent-key-any-agent", Fail, ["AUD-09"],
+        "a known bak_ agent key is accepted at every agent, not only its own";
+    BearerUserKeyAnyOwner = "bearer-user-key-any-owner", Fail, ["AUD-09"],
+        "a known oag_ user key is accepted at agents its user does not own";
+    BearerApiKeysRefused = "bearer-api-keys-refused", Fail, ["GUIDE-10", "GUIDE-11"],
+        "only JWT access tokens are understood: bak_ and oag_ keys get 401";
+    McpAnonymousPassThrough = "mcp-anonymous-pass-through", Fail, ["BEARER-11", "BEARER-03", "GUIDE-09"],
+        "a request without credentials is not refused but served as the agent's owner (optional auth)";
+    McpSessionIdCredential = "mcp-session-id-credential", Fail, ["BEARER-10"],
+        "initialize issues an Mcp-Session-Id, and later requests in the session need no token";
+    McpOriginUnchecked = "mcp-origin-unchecked", Fail, ["SEC-02"],
+        "the MCP endpoint ignores Origin (DNS rebinding)";
+    McpCorsHidesChallenge = "mcp-cors-hides-challenge", Warn, ["SEC-03"],
+        "the MCP endpoint's CORS does not expose WWW-Authenticate to browser clients";
 }
 
 static ACTIVE: OnceLock<Fault> = OnceLock::new();

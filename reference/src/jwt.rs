@@ -117,9 +117,20 @@ impl TokenSigner {
 
     /// RFC 9068 §4 / OAuth 2.1 §5.2: validate a presented access token at time `now`.
     pub fn verify(&self, token: &str, now: UnixTime) -> Result<AccessTokenClaims, JwtRejection> {
-        let data =
-            jsonwebtoken::decode::<AccessTokenClaims>(token, &self.decoding, &self.validation)
-                .map_err(|_| JwtRejection::Invalid)?;
+        let data = match jsonwebtoken::decode::<AccessTokenClaims>(
+            token,
+            &self.decoding,
+            &self.validation,
+        ) {
+            Err(_) if fault!(JwtSignatureUnchecked) => {
+                jsonwebtoken::dangerous::insecure_decode(token)
+                    .map_err(|_| JwtRejection::Invalid)?
+            }
+            Err(_) if fault!(JwtAlgNoneAccepted) => {
+                decode_unsigned(token).ok_or(JwtRejection::Invalid)?
+            }
+            decoded => decoded.map_err(|_| JwtRejection::Invalid)?,
+        };
         let typ_ok = data.header.typ.as_deref().is_some_and(|typ| {
             typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYP)
                 || typ.eq_ignore_ascii_case("application/at+jwt")
@@ -128,10 +139,10 @@ impl TokenSigner {
             return Err(JwtRejection::WrongType);
         }
         let claims = data.claims;
-        if claims.iss != self.issuer {
+        if claims.iss != self.issuer && !fault!(JwtIssUnchecked) {
             return Err(JwtRejection::WrongIssuer);
         }
-        if now.0 >= claims.exp {
+        if now.0 >= claims.exp && !fault!(JwtExpUnchecked) {
             return Err(JwtRejection::Expired);
         }
         if claims.iat > now.0.saturating_add(IAT_SKEW_SECS) {
@@ -139,6 +150,25 @@ impl TokenSigner {
         }
         Ok(claims)
     }
+}
+
+/// Only for the `jwt-alg-none-accepted` fault: the claims of an `alg: none` JWT, unverified.
+fn decode_unsigned(token: &str) -> Option<jsonwebtoken::TokenData<AccessTokenClaims>> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut parts = token.split('.');
+    let header: serde_json::Value =
+        serde_json::from_slice(&b64.decode(parts.next()?).ok()?).ok()?;
+    if header.get("alg")?.as_str()? != "none" {
+        return None;
+    }
+    let claims = serde_json::from_slice(&b64.decode(parts.next()?).ok()?).ok()?;
+    let mut header_out = Header::new(Algorithm::HS256);
+    header_out.typ = header.get("typ")?.as_str().map(str::to_owned);
+    Some(jsonwebtoken::TokenData {
+        header: header_out,
+        claims,
+    })
 }
 
 #[cfg(test)]

@@ -143,6 +143,11 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("mcp-session-id"),
         ])
         .max_age(Duration::from_secs(24 * 3600));
+    let mcp_cors = if fault!(McpCorsHidesChallenge) {
+        mcp_cors.expose_headers([HeaderName::from_static("mcp-session-id")])
+    } else {
+        mcp_cors
+    };
     let protected = Router::new()
         .route(
             "/{agent_id}/mcp",

@@ -21,7 +21,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::bearer::{Principal, authenticate};
+use crate::bearer::{BearerError, Principal, authenticate};
 use crate::config::AgentId;
 use crate::state::AppState;
 
@@ -34,6 +34,10 @@ const INVALID_REQUEST: i64 = -32600;
 const METHOD_NOT_FOUND: i64 = -32601;
 const INVALID_PARAMS: i64 = -32602;
 
+/// Only for the `mcp-session-id-credential` fault: who each issued session id belongs to.
+static FAULT_SESSIONS: std::sync::Mutex<std::collections::BTreeMap<String, Principal>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
 /// `POST /{AGENT_ID}/mcp`
 pub async fn mcp(
     State(state): State<AppState>,
@@ -42,7 +46,10 @@ pub async fn mcp(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Some(origin) = headers.get(header::ORIGIN) {
+    if let Some(origin) = headers
+        .get(header::ORIGIN)
+        .filter(|_| !fault!(McpOriginUnchecked))
+    {
         let allowed = origin
             .to_str()
             .is_ok_and(|o| state.config.allowed_origins.iter().any(|a| a == o));
@@ -63,6 +70,24 @@ pub async fn mcp(
     };
     let principal = match authenticate(&state, &headers, query.as_deref(), &agent).await {
         Ok(principal) => principal,
+        Err(BearerError::Missing) if fault!(McpAnonymousPassThrough) => {
+            match state.config.agents.get(&agent) {
+                Some(a) => Principal::UserKey {
+                    username: a.owner.clone(),
+                },
+                None => return BearerError::UnknownAgent.into_response(&state.config, &agent),
+            }
+        }
+        Err(BearerError::Missing) if fault!(McpSessionIdCredential) => {
+            let session = headers
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|id| FAULT_SESSIONS.lock().ok()?.get(id).cloned());
+            match session {
+                Some(principal) => principal,
+                None => return BearerError::Missing.into_response(&state.config, &agent),
+            }
+        }
         Err(e) => return e.into_response(&state.config, &agent),
     };
 
@@ -136,6 +161,20 @@ pub async fn mcp(
     }
     let params = object.get("params").cloned().unwrap_or(Value::Null);
     match handle(&state, &agent, &principal, method, &params) {
+        Ok(result) if fault!(McpSessionIdCredential) && method == "initialize" => {
+            let Ok(session) = crate::secrets::random_token(16) else {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
+            if let Ok(mut sessions) = FAULT_SESSIONS.lock() {
+                sessions.insert(session.clone(), principal);
+            }
+            let mut response =
+                Json(json!({ "jsonrpc": "2.0", "id": id, "result": result })).into_response();
+            if let Ok(value) = HeaderValue::from_str(&session) {
+                response.headers_mut().insert("mcp-session-id", value);
+            }
+            response
+        }
         Ok(result) => Json(json!({ "jsonrpc": "2.0", "id": id, "result": result })).into_response(),
         Err((code, message)) => rpc_error(StatusCode::OK, id, code, message),
     }
