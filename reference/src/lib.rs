@@ -115,12 +115,25 @@ pub fn app(state: AppState) -> Router {
             get(discovery::agent_resource_metadata),
         )
         .route(
-            "/oauth/register",
+            if fault!(DcrRegisterPath) {
+                "/register"
+            } else {
+                "/oauth/register"
+            },
             post(registration::register)
                 .layer(DefaultBodyLimit::max(limits.max_registration_bytes)),
         )
-        .route("/oauth/token", post(token::token))
-        .layer(open_cors);
+        .route("/oauth/token", post(token::token));
+    #[cfg(feature = "faults")]
+    let public = if fault!(AsMetadataOidcOnly) {
+        public.route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+    } else {
+        public
+    };
+    let public = public.layer(open_cors);
 
     // The MCP endpoint: CORS only for the configured origins, exposing the challenge header.
     let mut mcp_headers = vec![header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT];
