@@ -104,14 +104,15 @@ pub async fn authorization_server_metadata(State(state): State<AppState>) -> Res
         return not_found();
     }
     let metadata = AuthorizationServerMetadata::for_config(&state.config);
-    if fault!(AsMetadataNulls) || fault!(AsScopesString) {
+    if fault!(AsMetadataNulls) {
         let mut doc = serde_json::to_value(&metadata).unwrap_or_default();
-        if fault!(AsMetadataNulls) {
-            doc["jwks_uri"] = serde_json::Value::Null;
-            doc["revocation_endpoint"] = serde_json::Value::Null;
-        } else {
-            doc["scopes_supported"] = SCOPE.into();
-        }
+        doc["jwks_uri"] = serde_json::Value::Null;
+        doc["revocation_endpoint"] = serde_json::Value::Null;
+        return document(&doc);
+    }
+    if fault!(AsScopesString) {
+        let mut doc = serde_json::to_value(&metadata).unwrap_or_default();
+        doc["scopes_supported"] = SCOPE.into();
         return document(&doc);
     }
     document(&metadata)

@@ -82,6 +82,8 @@ catalog! {
         "authorization_response_iss_parameter_supported is false although redirects carry iss";
     AsMetadataNulls = "as-metadata-nulls", Fail, ["DISC-16"],
         "the authorization server metadata sends unsupported members as null";
+    MetadataNoCors = "metadata-no-cors", Warn, ["SEC-03"],
+        "the metadata documents carry no CORS headers and refuse preflights (browser clients cannot discover)";
     // --- registration ---
     DcrRegisterPath = "dcr-register-path", Fail, ["GUIDE-01"],
         "registration lives at /register (advertised in the metadata), not the guide's /oauth/register";
@@ -100,6 +102,8 @@ catalog! {
         "a bad or missing redirect URI is refused with invalid_request, not invalid_redirect_uri";
     DcrMalformedJson500 = "dcr-malformed-json-500", Fail, ["DCR-05"],
         "a registration body that is not JSON gets 500 server_error";
+    DcrMalformedJsonPlainText = "dcr-malformed-json-plain-text", Fail, ["DCR-05"],
+        "a registration body that is not JSON gets the framework's 400 text/plain, no OAuth error";
     DcrUnknownMetadataRejected = "dcr-unknown-metadata-rejected", Fail, ["DCR-06"],
         "unknown client metadata (logo_uri, software_id, application_type) is refused";
     DcrGrantTypesUnchecked = "dcr-grant-types-unchecked", Warn, ["DCR-07"],

@@ -101,7 +101,7 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("mcp-protocol-version"),
         ])
         .max_age(Duration::from_secs(24 * 3600));
-    let public = Router::new()
+    let metadata = Router::new()
         .route(
             "/.well-known/oauth-authorization-server",
             get(discovery::authorization_server_metadata),
@@ -113,7 +113,13 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/.well-known/oauth-protected-resource/{agent_id}/mcp",
             get(discovery::agent_resource_metadata),
-        )
+        );
+    let metadata = if fault!(MetadataNoCors) {
+        metadata
+    } else {
+        metadata.layer(open_cors.clone())
+    };
+    let public = Router::new()
         .route(
             if fault!(DcrRegisterPath) {
                 "/register"
@@ -133,7 +139,7 @@ pub fn app(state: AppState) -> Router {
     } else {
         public
     };
-    let public = public.layer(open_cors);
+    let public = public.layer(open_cors).merge(metadata);
 
     // The MCP endpoint: CORS only for the configured origins, exposing the challenge header.
     let mut mcp_headers = vec![header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT];

@@ -70,6 +70,14 @@ pub async fn register(
     if content_type_is(&headers, "application/json") == Some(false) {
         return Err(metadata_error("the request body must be application/json"));
     }
+    if fault!(DcrMalformedJsonPlainText) && serde_json::from_slice::<Value>(&body).is_err() {
+        // What a framework's JSON extractor answers by itself: 400 text/plain.
+        return Ok((
+            StatusCode::BAD_REQUEST,
+            "Failed to parse the request body as JSON",
+        )
+            .into_response());
+    }
     let value: Value = serde_json::from_slice(&body).map_err(|_| {
         if fault!(DcrMalformedJson500) {
             return OAuthError::server_error();
