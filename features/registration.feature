@@ -150,12 +150,20 @@ Feature: Dynamic client registration
     Then the two client_ids differ and neither can be guessed from the other
     And an authorization request is accepted for each of the two client_ids
 
-  @req:GUIDE-01 @req:GUIDE-02 @req:GUIDE-03
+  @req:GUIDE-01
   Scenario: The guide's registration example works at /oauth/register
     When a client posts the guide's registration example to /oauth/register
     Then the registration at the guide's path returns a client_id
-    And the registration response repeats the client_name and redirect_uris it was sent
-    And the registration response contains no client_secret
+
+  @req:GUIDE-03
+  Scenario: The registration response repeats the client_name and redirect_uris it was sent
+    When a client posts the guide's registration example to /oauth/register
+    Then the registration response repeats the client_name and redirect_uris it was sent
+
+  @req:GUIDE-02
+  Scenario: The guide's registration example gets no client_secret
+    When a client posts the guide's registration example to /oauth/register
+    Then the registration response contains no client_secret
 
   @req:GUIDE-02
   Scenario Outline: No registration at /oauth/register returns a client_secret

@@ -33,7 +33,9 @@ pub struct AuthorizationServerMetadata {
     pub response_types_supported: Vec<&'static str>,
     pub response_modes_supported: Vec<&'static str>,
     pub grant_types_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub code_challenge_methods_supported: Vec<&'static str>,
     /// RFC 9207 §3: we add `iss` to every authorization response.
     pub authorization_response_iss_parameter_supported: bool,
@@ -45,18 +47,43 @@ impl AuthorizationServerMetadata {
         if config.refresh_tokens {
             grant_types.push("refresh_token");
         }
+        let url = |path: &str| {
+            if fault!(AsEndpointsRelative) {
+                path.to_owned()
+            } else {
+                config.url(path)
+            }
+        };
+        let issuer = if fault!(IssuerTrailingSlash) {
+            format!("{}/", config.issuer)
+        } else {
+            config.issuer.clone()
+        };
+        let registration_path = if fault!(DcrRegisterPath) {
+            "/register"
+        } else {
+            "/oauth/register"
+        };
         AuthorizationServerMetadata {
-            issuer: config.issuer.clone(),
-            authorization_endpoint: config.url("/oauth/authorize"),
-            token_endpoint: config.url("/oauth/token"),
-            registration_endpoint: config.url("/oauth/register"),
+            issuer,
+            authorization_endpoint: url("/oauth/authorize"),
+            token_endpoint: url("/oauth/token"),
+            registration_endpoint: url(registration_path),
             scopes_supported: vec![SCOPE],
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],
             grant_types_supported: grant_types,
-            token_endpoint_auth_methods_supported: vec!["none"],
-            code_challenge_methods_supported: vec![crate::pkce::S256],
-            authorization_response_iss_parameter_supported: true,
+            token_endpoint_auth_methods_supported: if fault!(AsAuthMethodsOmitted) {
+                vec![]
+            } else {
+                vec!["none"]
+            },
+            code_challenge_methods_supported: if fault!(S256NotAdvertised) {
+                vec![]
+            } else {
+                vec![crate::pkce::S256]
+            },
+            authorization_response_iss_parameter_supported: !fault!(IssFlagFalse),
         }
     }
 }
@@ -73,16 +100,40 @@ pub struct ProtectedResourceMetadata {
 
 /// `GET /.well-known/oauth-authorization-server`
 pub async fn authorization_server_metadata(State(state): State<AppState>) -> Response {
+    if fault!(AsMetadataOidcOnly) {
+        return not_found();
+    }
+    let metadata = AuthorizationServerMetadata::for_config(&state.config);
+    if fault!(AsMetadataNulls) {
+        let mut doc = serde_json::to_value(&metadata).unwrap_or_default();
+        doc["jwks_uri"] = serde_json::Value::Null;
+        doc["revocation_endpoint"] = serde_json::Value::Null;
+        return document(&doc);
+    }
+    if fault!(AsScopesString) {
+        let mut doc = serde_json::to_value(&metadata).unwrap_or_default();
+        doc["scopes_supported"] = SCOPE.into();
+        return document(&doc);
+    }
+    document(&metadata)
+}
+
+/// `GET /.well-known/openid-configuration`, routed only with the `as-metadata-oidc-only` fault.
+#[cfg(feature = "faults")]
+pub async fn openid_configuration(State(state): State<AppState>) -> Response {
     document(&AuthorizationServerMetadata::for_config(&state.config))
 }
 
 /// `GET /.well-known/oauth-protected-resource`: the gateway origin as a resource.
 pub async fn root_resource_metadata(State(state): State<AppState>) -> Response {
+    if fault!(PrmRootMissing) {
+        return not_found();
+    }
     let config = &state.config;
     document(&ProtectedResourceMetadata {
         resource: config.issuer.clone(),
-        authorization_servers: vec![config.issuer.clone()],
-        scopes_supported: vec![SCOPE],
+        authorization_servers: authorization_servers(config),
+        scopes_supported: resource_scopes(),
         bearer_methods_supported: vec!["header"],
         resource_name: config.name.clone(),
     })
@@ -94,17 +145,41 @@ pub async fn agent_resource_metadata(
     State(state): State<AppState>,
     Path(agent_id): Path<String>,
 ) -> Response {
+    if fault!(PrmPathInsertedMissing) {
+        return not_found();
+    }
     let config = &state.config;
     let Some(agent) = AgentId::parse(&agent_id).and_then(|id| config.agents.get(&id)) else {
+        if fault!(PrmUnknownAgentServed) {
+            return root_resource_metadata(State(state)).await;
+        }
         return not_found();
     };
     document(&ProtectedResourceMetadata {
-        resource: config.agent_resource(&agent.id),
-        authorization_servers: vec![config.issuer.clone()],
-        scopes_supported: vec![SCOPE],
+        resource: if fault!(PrmResourceIsOrigin) {
+            config.issuer.clone()
+        } else {
+            config.agent_resource(&agent.id)
+        },
+        authorization_servers: authorization_servers(config),
+        scopes_supported: resource_scopes(),
         bearer_methods_supported: vec!["header"],
         resource_name: agent.name.clone(),
     })
+}
+
+fn authorization_servers(config: &Config) -> Vec<String> {
+    if fault!(PrmAuthorizationServersEmpty) {
+        return vec![];
+    }
+    vec![config.issuer.clone()]
+}
+
+fn resource_scopes() -> Vec<&'static str> {
+    if fault!(PrmOfflineAccessScope) {
+        return vec![SCOPE, "offline_access"];
+    }
+    vec![SCOPE]
 }
 
 /// A JSON 404 for every unknown path: clients that probe discovery fallbacks parse the body
@@ -127,6 +202,12 @@ fn not_found() -> Response {
 /// 200 `application/json`, cacheable for a short while (metadata changes only with the config).
 fn document(body: &impl Serialize) -> Response {
     let mut response = Json(body).into_response();
+    if fault!(MetadataTextPlain) {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

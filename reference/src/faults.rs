@@ -50,7 +50,68 @@ macro_rules! catalog {
 
 catalog! {
     // --- discovery ---
+    PrmAuthorizationServersEmpty = "prm-authorization-servers-empty", Fail,
+        ["DISC-01", "DISC-06", "GUIDE-14"],
+        "the protected resource metadata sends authorization_servers as an empty array";
+    PrmPathInsertedMissing = "prm-path-inserted-missing", Fail, ["DISC-02", "DISC-03"],
+        "only the root protected resource metadata is served; the path-inserted URI the 401 links to is 404";
+    PrmResourceIsOrigin = "prm-resource-is-origin", Fail, ["DISC-04", "DISC-05"],
+        "an agent's protected resource metadata names the gateway origin as resource, not the agent's MCP URL";
+    PrmUnknownAgentServed = "prm-unknown-agent-served", Fail, ["DISC-08"],
+        "an unknown agent's protected resource metadata is 200 with the gateway's root document";
+    PrmRootMissing = "prm-root-missing", Fail, ["GUIDE-14"],
+        "/.well-known/oauth-protected-resource at the root is 404; only the per-agent documents exist";
+    PrmOfflineAccessScope = "prm-offline-access-scope", Warn, ["DISC-07"],
+        "the protected resource metadata offers the offline_access scope";
+    MetadataTextPlain = "metadata-text-plain", Fail,
+        ["DISC-03", "DISC-06", "DISC-16", "GUIDE-13", "GUIDE-14"],
+        "every metadata document is served as text/plain";
+    AsMetadataOidcOnly = "as-metadata-oidc-only", Fail, ["GUIDE-13"],
+        "the authorization server metadata is served only at /.well-known/openid-configuration";
+    AsScopesString = "as-scopes-string", Fail, ["DISC-09"],
+        "scopes_supported is a space-separated string, not a JSON array (invalid RFC 8414 metadata)";
+    IssuerTrailingSlash = "issuer-trailing-slash", Fail, ["DISC-10"],
+        "the metadata issuer has a trailing slash that authorization_servers[0] lacks";
+    AsEndpointsRelative = "as-endpoints-relative", Fail, ["DISC-11"],
+        "the authorization server metadata lists endpoints as relative paths";
+    S256NotAdvertised = "s256-not-advertised", Fail, ["DISC-12"],
+        "code_challenge_methods_supported is left out of the authorization server metadata";
+    AsAuthMethodsOmitted = "as-auth-methods-omitted", Warn, ["DISC-13"],
+        "token_endpoint_auth_methods_supported is left out (RFC 8414 default: client_secret_basic)";
+    IssFlagFalse = "iss-flag-false", Fail, ["DISC-14"],
+        "authorization_response_iss_parameter_supported is false although redirects carry iss";
+    AsMetadataNulls = "as-metadata-nulls", Fail, ["DISC-16"],
+        "the authorization server metadata sends unsupported members as null";
+    MetadataNoCors = "metadata-no-cors", Warn, ["SEC-03"],
+        "the metadata documents carry no CORS headers and refuse preflights (browser clients cannot discover)";
     // --- registration ---
+    DcrRegisterPath = "dcr-register-path", Fail, ["GUIDE-01"],
+        "registration lives at /register (advertised in the metadata), not the guide's /oauth/register";
+    DcrRedirectUrisNotEchoed = "dcr-redirect-uris-not-echoed", Fail, ["DCR-02", "GUIDE-03"],
+        "the registration response leaves out redirect_uris";
+    DcrClientNameNotEchoed = "dcr-client-name-not-echoed", Fail, ["GUIDE-03"],
+        "the registration response leaves out client_name";
+    DcrClientSecretIssued = "dcr-client-secret-issued", Fail, ["DCR-03", "GUIDE-02"],
+        "every registration response carries a client_secret";
+    DcrSecretMethodEchoed = "dcr-secret-method-echoed", Fail, ["DCR-03"],
+        "client_secret_basic/client_secret_post are accepted and echoed, yet no secret is issued";
+    DcrHttpRedirectAccepted = "dcr-http-redirect-accepted", Fail, ["DCR-04"],
+        "plain http redirect URIs on any host are registered";
+    DcrRedirectErrorInvalidRequest = "dcr-redirect-error-invalid-request", Fail,
+        ["DCR-04", "DCR-05"],
+        "a bad or missing redirect URI is refused with invalid_request, not invalid_redirect_uri";
+    DcrMalformedJson500 = "dcr-malformed-json-500", Fail, ["DCR-05"],
+        "a registration body that is not JSON gets 500 server_error";
+    DcrMalformedJsonPlainText = "dcr-malformed-json-plain-text", Fail, ["DCR-05"],
+        "a registration body that is not JSON gets the framework's 400 text/plain, no OAuth error";
+    DcrUnknownMetadataRejected = "dcr-unknown-metadata-rejected", Fail, ["DCR-06"],
+        "unknown client metadata (logo_uri, software_id, application_type) is refused";
+    DcrGrantTypesUnchecked = "dcr-grant-types-unchecked", Warn, ["DCR-07"],
+        "requested grant_types are registered and echoed unchecked (implicit, client_credentials)";
+    DcrCounterClientId = "dcr-counter-client-id", Warn, ["DCR-08"],
+        "client_ids are a counter (mcp_client_000001, ...), not random";
+    DcrNoStoreMissing = "dcr-no-store-missing", Warn, ["DCR-10"],
+        "the registration response has no Cache-Control: no-store";
     // --- authorize and login ---
     // --- pkce, token and refresh ---
     PkcePlainAccepted = "pkce-plain-accepted", Fail, ["PKCE-02"],

@@ -101,7 +101,7 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("mcp-protocol-version"),
         ])
         .max_age(Duration::from_secs(24 * 3600));
-    let mut public = Router::new()
+    let metadata = Router::new()
         .route(
             "/.well-known/oauth-authorization-server",
             get(discovery::authorization_server_metadata),
@@ -113,17 +113,32 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/.well-known/oauth-protected-resource/{agent_id}/mcp",
             get(discovery::agent_resource_metadata),
-        )
-        .route(
-            "/oauth/register",
-            post(registration::register)
-                .layer(DefaultBodyLimit::max(limits.max_registration_bytes)),
         );
+    let metadata = if fault!(MetadataNoCors) {
+        metadata
+    } else {
+        metadata.layer(open_cors.clone())
+    };
+    let mut public = Router::new().route(
+        if fault!(DcrRegisterPath) {
+            "/register"
+        } else {
+            "/oauth/register"
+        },
+        post(registration::register).layer(DefaultBodyLimit::max(limits.max_registration_bytes)),
+    );
     // The fault `token-cors-missing` mounts the token endpoint with the browser pages instead.
     if !fault!(TokenCorsMissing) {
         public = public.route("/oauth/token", post(token::token));
     }
-    let public = public.layer(open_cors);
+    #[cfg(feature = "faults")]
+    if fault!(AsMetadataOidcOnly) {
+        public = public.route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        );
+    }
+    let public = public.layer(open_cors).merge(metadata);
 
     // The MCP endpoint: CORS only for the configured origins, exposing the challenge header.
     let mut mcp_headers = vec![header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT];

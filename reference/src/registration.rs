@@ -40,10 +40,14 @@ pub struct ClientInformationResponse {
     pub client_id_issued_at: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub response_types: Vec<String>,
     pub token_endpoint_auth_method: &'static str,
+    /// Never set: only the `dcr-client-secret-issued` fault issues one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
 }
 
 /// The validated registration request.
@@ -66,14 +70,32 @@ pub async fn register(
     if content_type_is(&headers, "application/json") == Some(false) {
         return Err(metadata_error("the request body must be application/json"));
     }
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|_| metadata_error("the request body is not valid JSON"))?;
+    if fault!(DcrMalformedJsonPlainText) && serde_json::from_slice::<Value>(&body).is_err() {
+        // What a framework's JSON extractor answers by itself: 400 text/plain.
+        return Ok((
+            StatusCode::BAD_REQUEST,
+            "Failed to parse the request body as JSON",
+        )
+            .into_response());
+    }
+    let value: Value = serde_json::from_slice(&body).map_err(|_| {
+        if fault!(DcrMalformedJson500) {
+            return OAuthError::server_error();
+        }
+        metadata_error("the request body is not valid JSON")
+    })?;
     let request = ClientRegistrationRequest::validate(&state.config, &value)?;
 
-    let client_id = format!(
-        "{CLIENT_ID_PREFIX}{}",
-        random_token(16).map_err(|_| OAuthError::server_error())?
-    );
+    let client_id = if fault!(DcrCounterClientId) {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{CLIENT_ID_PREFIX}{n:06}")
+    } else {
+        format!(
+            "{CLIENT_ID_PREFIX}{}",
+            random_token(16).map_err(|_| OAuthError::server_error())?
+        )
+    };
     let now = state.clock.now();
     let client = RegisteredClient {
         client_id: client_id.clone(),
@@ -84,14 +106,35 @@ pub async fn register(
         issued_at: now,
         used: false,
     };
+    let token_endpoint_auth_method = match value
+        .get("token_endpoint_auth_method")
+        .and_then(Value::as_str)
+    {
+        Some("client_secret_basic") if fault!(DcrSecretMethodEchoed) => "client_secret_basic",
+        Some("client_secret_post") if fault!(DcrSecretMethodEchoed) => "client_secret_post",
+        _ => "none",
+    };
     let body = ClientInformationResponse {
         client_id,
         client_id_issued_at: now.0,
-        client_name: client.client_name.clone(),
-        redirect_uris: client.redirect_uris.clone(),
+        client_name: if fault!(DcrClientNameNotEchoed) {
+            None
+        } else {
+            client.client_name.clone()
+        },
+        redirect_uris: if fault!(DcrRedirectUrisNotEchoed) {
+            vec![]
+        } else {
+            client.redirect_uris.clone()
+        },
         grant_types: client.grant_types.clone(),
         response_types: client.response_types.clone(),
-        token_endpoint_auth_method: "none",
+        token_endpoint_auth_method,
+        client_secret: if fault!(DcrClientSecretIssued) {
+            Some(random_token(32).map_err(|_| OAuthError::server_error())?)
+        } else {
+            None
+        },
     };
     match state.store.register_client(client).await {
         Ok(()) => {}
@@ -99,9 +142,11 @@ pub async fn register(
     }
     tracing::info!(client_id = %body.client_id, "client registered");
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !fault!(DcrNoStoreMissing) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     Ok(response)
 }
 
@@ -116,9 +161,30 @@ impl ClientRegistrationRequest {
             .ok_or_else(|| metadata_error("the request body must be a JSON object"))?;
         let limits = &config.limits;
 
+        if fault!(DcrUnknownMetadataRejected) {
+            const KNOWN: [&str; 5] = [
+                "client_name",
+                "redirect_uris",
+                "grant_types",
+                "response_types",
+                "token_endpoint_auth_method",
+            ];
+            if let Some(unknown) = metadata.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+                return Err(metadata_error(format!(
+                    "unsupported client metadata {unknown}"
+                )));
+            }
+        }
+
         match metadata.get("token_endpoint_auth_method") {
             None | Some(Value::Null) => {}
             Some(Value::String(method)) if method == "none" => {}
+            Some(Value::String(method))
+                if fault!(DcrSecretMethodEchoed)
+                    && matches!(
+                        method.as_str(),
+                        "client_secret_basic" | "client_secret_post"
+                    ) => {}
             Some(Value::String(_)) => {
                 return Err(metadata_error(
                     "only public clients are supported: token_endpoint_auth_method must be none",
@@ -193,6 +259,7 @@ impl ClientRegistrationRequest {
         };
         let grant_types = match string_array(metadata, "grant_types")? {
             None => supported.iter().map(|s| (*s).to_owned()).collect(),
+            Some(requested) if fault!(DcrGrantTypesUnchecked) => requested,
             Some(requested) => {
                 if let Some(bad) = requested
                     .iter()
@@ -247,7 +314,7 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
     let loopback = url.host_str().is_some_and(is_loopback_host);
     match url.scheme() {
         "https" if url.host_str().is_some() => Ok(()),
-        "http" if loopback => Ok(()),
+        "http" if loopback || fault!(DcrHttpRedirectAccepted) => Ok(()),
         "http" => Err("plain http redirect URIs are allowed only on loopback hosts"),
         _ => Err("a redirect URI must use https, or http on a loopback host"),
     }
@@ -276,6 +343,9 @@ fn metadata_error(description: impl Into<std::borrow::Cow<'static, str>>) -> OAu
 }
 
 fn redirect_error(description: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
+    if fault!(DcrRedirectErrorInvalidRequest) {
+        return OAuthError::new(ErrorCode::InvalidRequest, description);
+    }
     OAuthError::new(ErrorCode::InvalidRedirectUri, description)
 }
 

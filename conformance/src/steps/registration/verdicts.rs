@@ -268,11 +268,19 @@ async fn guide_client_id(w: &mut GatewayWorld) -> StepResult {
     }
 }
 
-/// GUIDE-03: the response repeats `client_name` and `redirect_uris`.
+/// GUIDE-03: the response repeats `client_name` and `redirect_uris`. A registration refused
+/// outright is GUIDE-01's failure, not this statement's.
 #[then("the registration response repeats the client_name and redirect_uris it was sent")]
 async fn guide_echo(w: &mut GatewayWorld) -> StepResult {
     let ex = w.last_exchange()?.clone();
-    let json = ex.response()?.json().unwrap_or(Value::Null);
+    let resp = ex.response()?;
+    if !(200..=299).contains(&resp.status) || resp.json().as_ref().and_then(client_id).is_none() {
+        return Err(format!(
+            "{NOT_TESTABLE}{} registered no client (GUIDE-01 judges that)",
+            ex.line()
+        ));
+    }
+    let json = resp.json().unwrap_or(Value::Null);
     for member in ["client_name", "redirect_uris"] {
         let sent = sent_member(&ex, member);
         let got = json.get(member).cloned();
