@@ -120,7 +120,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(limits.max_registration_bytes)),
         )
         .route("/oauth/token", post(token::token))
-        .layer(open_cors);
+        .layer(open_cors.clone());
 
     // The MCP endpoint: CORS only for the configured origins, exposing the challenge header.
     let mut mcp_headers = vec![header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT];
@@ -150,12 +150,14 @@ pub fn app(state: AppState) -> Router {
         .layer(mcp_cors);
 
     // Browser-only pages: no CORS at all (OAuth 2.1 §3.1 for the authorization endpoint).
-    let browser = Router::new()
-        .route("/oauth/authorize", get(authorize::authorize))
-        .route(
-            "/oauth/login",
-            get(login::login_page).post(login::login_submit),
-        );
+    let mut authorization = Router::new().route("/oauth/authorize", get(authorize::authorize));
+    if fault!(AuthorizeCors) {
+        authorization = authorization.layer(open_cors.clone());
+    }
+    let browser = authorization.route(
+        "/oauth/login",
+        get(login::login_page).post(login::login_submit),
+    );
 
     let mut router = Router::new().merge(public).merge(protected).merge(browser);
     // Test-only, and absent unless explicitly enabled (`serve --test-clock`, loopback only).

@@ -152,7 +152,7 @@ async fn authorization_code_grant(
         state.store.code(&code_hash).await.ok_or_else(|| {
             OAuthError::invalid_grant("the authorization code is invalid or expired")
         })?;
-    if record.client_id != client.client_id {
+    if record.client_id != client.client_id && !fault!(CodeNotBoundToClient) {
         return Err(OAuthError::invalid_grant(
             "the authorization code was issued to another client",
         ));
