@@ -11,7 +11,7 @@ use super::user_agent::{self, points_at, points_at_client, redirects, short_line
 use super::{RUN_ERROR, UNKNOWN_SCOPE, registered_redirect_uris, requested_redirect_uri};
 use crate::login::AuthorizationOutcome;
 use crate::steps::NOT_TESTABLE;
-use crate::world::{GatewayWorld, StepResult, set_param};
+use crate::world::{GatewayWorld, StepResult, get_param, set_param};
 
 // ---- Then: what came back ---------------------------------------------------------------------
 
@@ -181,6 +181,59 @@ async fn other_client_redeems(w: &mut GatewayWorld) -> StepResult {
     w.token_request(&params).await.map(|_| ())
 }
 
+/// AUTHZ-10: the token request leaves `resource` out, so only the code can say what the user
+/// authorized.
+#[when("the client redeems the authorization code without resource")]
+async fn redeem_without_resource(w: &mut GatewayWorld) -> StepResult {
+    if get_param(&w.authorization_params, "resource").is_none() {
+        return Err(format!(
+            "{NOT_TESTABLE}the authorization request named no resource (the PRM names none)"
+        ));
+    }
+    let code = outcome_code(w)?;
+    let mut params = w.code_redemption(&code)?;
+    set_param(&mut params, "resource", None);
+    w.token_request(&params).await.map(|_| ())
+}
+
+/// AUTHZ-10 / RFC 8707 §2: a code authorized for one resource yields no token for a wider
+/// audience. Without `resource` in the token request the token is for the authorized resource
+/// (RFC 9068 §3: `aud`), or the request is refused with `invalid_target`.
+#[then("the token is for the authorized resource alone, or refused with invalid_target")]
+async fn token_for_authorized_resource(w: &mut GatewayWorld) -> StepResult {
+    let resource = get_param(&w.authorization_params, "resource")
+        .map(str::to_owned)
+        .ok_or("internal: no resource was authorized")?;
+    let ex = w.last_exchange()?.clone();
+    let resp = ex.response()?;
+    if resp.status == 400
+        && resp
+            .json()
+            .and_then(|j| j.get("error")?.as_str().map(str::to_owned))
+            .is_some_and(|e| e == "invalid_target")
+    {
+        return Ok(());
+    }
+    let token = w
+        .take_tokens()
+        .map_err(|e| format!("AUTHZ-10: neither a token nor invalid_target: {e}"))?
+        .access_token;
+    let decoded = crate::jwt::decode_unverified(&token).map_err(|e| {
+        format!("{NOT_TESTABLE}the access token is not a JWT ({e}), so its audience is not visible")
+    })?;
+    let audiences = decoded.audiences();
+    let same = |a: &String| {
+        a == &resource || matches!((Url::parse(a), Url::parse(&resource)), (Ok(x), Ok(y)) if x == y)
+    };
+    if !audiences.is_empty() && audiences.iter().all(same) {
+        Ok(())
+    } else {
+        Err(format!(
+            "AUTHZ-10: the code was authorized for {resource:?}, but redeemed without resource it yields a token with aud {audiences:?}: the code is not bound to its resource"
+        ))
+    }
+}
+
 /// AUTHZ-02 / AUTHZ-05: no redirect to any of the client's URIs, nor to the one requested.
 #[then("the authorization request is refused without a redirect to the client")]
 async fn refused_no_redirect_to_client(w: &mut GatewayWorld) -> StepResult {
@@ -206,10 +259,12 @@ async fn refused_no_redirect_to_client(w: &mut GatewayWorld) -> StepResult {
 async fn refused_no_redirect_to_requested(w: &mut GatewayWorld) -> StepResult {
     reached_target(w)?;
     let requested = requested_redirect_uri(w)?.ok_or("internal: no redirect_uri requested")?;
+    // As sent: the resolved URL may have lost what made it differ (a dot segment).
+    let sent = get_param(&w.authorization_params, "redirect_uri").unwrap_or_default();
     for (loc, ex) in redirects(w) {
         if points_at(&loc, &requested) {
             return Err(format!(
-                "the user agent was redirected to the unregistered redirect_uri {requested} ({}) by {}; an error page is required (OAuth 2.1 §4.1.2.1: no open redirector)",
+                "the user agent was redirected to the unregistered redirect_uri {sent:?} ({}) by {}; an error page is required (OAuth 2.1 §4.1.2.1: no open redirector)",
                 short_url(&loc),
                 short_line(ex)
             ));
