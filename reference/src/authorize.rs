@@ -59,13 +59,8 @@ pub async fn authorize(
         Ok(client) => client,
         Err(page) => {
             if fault!(UnknownClientErrorRedirect)
-                && let Some(requested) = params.get("redirect_uri")
+                && let Some(back) = back_to_requested(&state, &params)
             {
-                let back = ErrorRedirect {
-                    redirect_uri: requested.to_owned(),
-                    state: params.get("state").map(str::to_owned),
-                    issuer: state.config.issuer.clone(),
-                };
                 return back.send(ErrorCode::InvalidClient, "unknown client_id");
             }
             return page.into_response();
@@ -75,13 +70,8 @@ pub async fn authorize(
         Ok(uri) => uri,
         Err(page) => {
             if fault!(ErrorRedirectToUnregisteredUri)
-                && let Some(requested) = params.get("redirect_uri")
+                && let Some(back) = back_to_requested(&state, &params)
             {
-                let back = ErrorRedirect {
-                    redirect_uri: requested.to_owned(),
-                    state: params.get("state").map(str::to_owned),
-                    issuer: state.config.issuer.clone(),
-                };
                 return back.send(ErrorCode::InvalidRequest, "redirect_uri is not registered");
             }
             return page.into_response();
@@ -245,6 +235,15 @@ pub async fn authorize(
         }
     }
     response
+}
+
+/// Faults only: an error redirect to the `redirect_uri` the request names, validated or not.
+fn back_to_requested(state: &AppState, params: &Params) -> Option<ErrorRedirect> {
+    Some(ErrorRedirect {
+        redirect_uri: params.get("redirect_uri")?.to_owned(),
+        state: params.get("state").map(str::to_owned),
+        issuer: state.config.issuer.clone(),
+    })
 }
 
 async fn client_of(state: &AppState, params: &Params) -> Result<RegisteredClient, ErrorPage> {

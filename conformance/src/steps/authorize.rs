@@ -11,9 +11,10 @@
 //!   agent to an unvalidated `redirect_uri`, OAuth 2.1 §4.1.2.1).
 //!
 //! This module holds the `Given` and `When` steps and the requests they build; [`verdicts`] the
-//! `Then` steps on what came back; [`login_page`] the login page checks (AUTHZ-12);
-//! [`user_agent`] how a request is run.
+//! `Then` steps on what came back; [`binding`] what a code is bound to (AUTHZ-10);
+//! [`login_page`] the login page checks (AUTHZ-12); [`user_agent`] how a request is run.
 
+mod binding;
 mod login_page;
 pub(crate) mod user_agent;
 mod verdicts;
