@@ -34,6 +34,12 @@ Feature: Authorization endpoint
     When another registered client redeems the authorization code
     Then the OAuth error is "invalid_grant" with status 400
 
+  @req:AUTHZ-10 @needs:login
+  Scenario: A code redeemed without resource yields no token wider than the resource authorized
+    Given the user has approved an authorization request
+    When the client redeems the authorization code without resource
+    Then the token is for the authorized resource alone, or refused with invalid_target
+
   @req:AUTHZ-02
   Scenario Outline: A request with an unknown, empty or missing client_id is refused without a redirect
     When an authorization request is sent <client_id>
@@ -62,12 +68,19 @@ Feature: Authorization endpoint
     Then the authorization request is refused without a redirect to the requested redirect_uri
 
     Examples:
-      | change                   |
-      | a trailing slash         |
-      | an extra query parameter |
-      | an upper-case path       |
-      | the other scheme         |
-      | a longer path            |
+      | change                    |
+      | a trailing slash          |
+      | an extra query parameter  |
+      | an upper-case path        |
+      | the other scheme          |
+      | a longer path             |
+      | a dot segment in the path |
+
+  @req:AUTHZ-03
+  Scenario: The any-port exception is for loopback redirect URIs only
+    Given a client registered with an https redirect URI on a non-default port
+    When an authorization request is sent with the registered redirect_uri changed by "another port"
+    Then the authorization request is refused without a redirect to the requested redirect_uri
 
   @req:AUTHZ-04 @needs:login
   Scenario Outline: A loopback redirect URI matches whatever port the request names

@@ -57,11 +57,25 @@ pub async fn authorize(
     // Step 1: client and redirect URI. Failures here render a page and never redirect.
     let client = match client_of(&state, &params).await {
         Ok(client) => client,
-        Err(page) => return page.into_response(),
+        Err(page) => {
+            if fault!(UnknownClientErrorRedirect)
+                && let Some(back) = back_to_requested(&state, &params)
+            {
+                return back.send(ErrorCode::InvalidClient, "unknown client_id");
+            }
+            return page.into_response();
+        }
     };
     let redirect_uri = match validated_redirect_uri(&client, &params) {
         Ok(uri) => uri,
-        Err(page) => return page.into_response(),
+        Err(page) => {
+            if fault!(ErrorRedirectToUnregisteredUri)
+                && let Some(back) = back_to_requested(&state, &params)
+            {
+                return back.send(ErrorCode::InvalidRequest, "redirect_uri is not registered");
+            }
+            return page.into_response();
+        }
     };
 
     // Step 2: everything else is reported to the client through its redirect URI.
@@ -70,7 +84,11 @@ pub async fn authorize(
         state: params.get("state").map(str::to_owned),
         issuer: state.config.issuer.clone(),
     };
-    if let Some(name) = params.repeated().iter().find(|n| n.as_str() != "resource") {
+    if let Some(name) = params
+        .repeated()
+        .iter()
+        .find(|n| n.as_str() != "resource" && !fault!(RepeatedParamsAccepted))
+    {
         return back.send(
             ErrorCode::InvalidRequest,
             &format!(
@@ -89,8 +107,17 @@ pub async fn authorize(
         );
     }
     match params.get("response_type") {
+        None if fault!(ResponseTypeDefaultsToCode) => {}
         None => return back.send(ErrorCode::InvalidRequest, "response_type is required"),
         Some("code") => {}
+        Some(types)
+            if fault!(ResponseTypeCodeTokenAccepted) && types.split(' ').any(|t| t == "code") => {}
+        Some(_) if fault!(ResponseTypeWrongError) => {
+            return back.send(
+                ErrorCode::InvalidRequest,
+                "only response_type=code is supported",
+            );
+        }
         Some(_) => {
             return back.send(
                 ErrorCode::UnsupportedResponseType,
@@ -112,6 +139,9 @@ pub async fn authorize(
         );
     }
     let resource = match params.get("resource") {
+        None if fault!(ResourceRequired) => {
+            return back.send(ErrorCode::InvalidTarget, "resource is required");
+        }
         None => None,
         Some(raw) => match Resource::parse(&state.config, raw) {
             Some(resource) => Some(resource),
@@ -156,7 +186,10 @@ pub async fn authorize(
         resource,
         // The gateway defines one scope; whatever else is asked is ignored (RFC 6749 §3.3), and
         // the token response says what was granted.
-        scope: SCOPE.to_owned(),
+        scope: match params.get("scope") {
+            Some(requested) if fault!(UnknownScopeGranted) => requested.to_owned(),
+            _ => SCOPE.to_owned(),
+        },
         csrf_token,
         browser_binding: sha256_hex(&browser_id),
         failed_logins: 0,
@@ -186,15 +219,31 @@ pub async fn authorize(
         } else {
             ""
         };
-        let cookie = format!(
-            "{BROWSER_COOKIE}={browser_id}; Path=/oauth; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-            PENDING_AUTHORIZATION_TTL.as_secs()
-        );
+        let cookie = if fault!(LoginCookieScriptReadable) {
+            format!(
+                "{BROWSER_COOKIE}={browser_id}; Path=/oauth; Max-Age={}{secure}",
+                PENDING_AUTHORIZATION_TTL.as_secs()
+            )
+        } else {
+            format!(
+                "{BROWSER_COOKIE}={browser_id}; Path=/oauth; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+                PENDING_AUTHORIZATION_TTL.as_secs()
+            )
+        };
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().insert(header::SET_COOKIE, value);
         }
     }
     response
+}
+
+/// Faults only: an error redirect to the `redirect_uri` the request names, validated or not.
+fn back_to_requested(state: &AppState, params: &Params) -> Option<ErrorRedirect> {
+    Some(ErrorRedirect {
+        redirect_uri: params.get("redirect_uri")?.to_owned(),
+        state: params.get("state").map(str::to_owned),
+        issuer: state.config.issuer.clone(),
+    })
 }
 
 async fn client_of(state: &AppState, params: &Params) -> Result<RegisteredClient, ErrorPage> {
@@ -226,6 +275,7 @@ fn validated_redirect_uri(client: &RegisteredClient, params: &Params) -> Result<
     match params.get("redirect_uri") {
         None => match client.redirect_uris.as_slice() {
             [only] => Ok(only.clone()),
+            [first, ..] if fault!(RedirectUriOmittedFirstRegistered) => Ok(first.clone()),
             _ => Err(ErrorPage::new(
                 ErrorCode::InvalidRequest,
                 "redirect_uri is required because the application registered several.",
@@ -261,6 +311,18 @@ pub fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
     if registered == requested {
         return true;
     }
+    if fault!(RedirectUriPrefixMatch) && requested.starts_with(registered) {
+        return true;
+    }
+    if fault!(LoopbackPortExact) {
+        return false;
+    }
+    if fault!(RedirectUriNormalizedMatch)
+        && let (Ok(a), Ok(b)) = (Url::parse(registered), Url::parse(requested))
+        && a == b
+    {
+        return true;
+    }
     match (
         loopback_without_port(registered),
         loopback_without_port(requested),
@@ -275,8 +337,7 @@ pub fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
 fn loopback_without_port(uri: &str) -> Option<String> {
     let url = Url::parse(uri).ok()?;
     let host = url.host_str()?;
-    if url.scheme() != "http"
-        || !is_loopback_host(host)
+    if ((url.scheme() != "http" || !is_loopback_host(host)) && !fault!(RedirectUriPortIgnored))
         || !url.username().is_empty()
         || url.password().is_some()
         || url.fragment().is_some()
@@ -284,7 +345,7 @@ fn loopback_without_port(uri: &str) -> Option<String> {
         return None;
     }
     let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
-    Some(format!("http://{host}{}{query}", url.path()))
+    Some(format!("{}://{host}{}{query}", url.scheme(), url.path()))
 }
 
 /// Whether `uri` is exactly what parsing and serialising it gives back.
@@ -314,10 +375,19 @@ impl ErrorRedirect {
 
     fn send_with(&self, code: ErrorCode, description: &str, status: StatusCode) -> Response {
         let mut params = vec![("error", code.as_str()), ("error_description", description)];
-        if let Some(state) = &self.state {
+        if let Some(state) = &self.state
+            && !fault!(ErrorRedirectDropsState)
+        {
             params.push(("state", state));
         }
-        params.push(("iss", &self.issuer));
+        let issuer = if fault!(IssTrailingSlash) {
+            format!("{}/", self.issuer)
+        } else {
+            self.issuer.clone()
+        };
+        if !fault!(IssMissingOnError) {
+            params.push(("iss", &issuer));
+        }
         redirect_to_client(&self.redirect_uri, &params, status)
     }
 }
@@ -335,6 +405,9 @@ pub fn redirect_to_client(
             .with_status(StatusCode::INTERNAL_SERVER_ERROR)
             .into_response();
     };
+    if fault!(RedirectReplacesQuery) {
+        url.set_query(None);
+    }
     url.query_pairs_mut().extend_pairs(params);
     redirect(url.as_str(), status)
 }

@@ -113,6 +113,72 @@ catalog! {
     DcrNoStoreMissing = "dcr-no-store-missing", Warn, ["DCR-10"],
         "the registration response has no Cache-Control: no-store";
     // --- authorize and login ---
+    RepeatedParamsAccepted = "repeated-params-accepted", Fail, ["AUTHZ-01"],
+        "a repeated state, response_type or code_challenge_method is not refused; the first value wins";
+    UnknownClientErrorRedirect = "unknown-client-error-redirect", Fail, ["AUTHZ-02"],
+        "an unknown client_id gets an invalid_client error redirect to the redirect_uri the request names";
+    ErrorRedirectToUnregisteredUri = "error-redirect-to-unregistered-uri", Fail, ["AUTHZ-02"],
+        "an unregistered redirect_uri gets an invalid_request error redirect to that very URI, not an error page";
+    RedirectUriPrefixMatch = "redirect-uri-prefix-match", Fail, ["AUTHZ-03"],
+        "redirect_uri matches when it starts with a registered URI (trailing slash, extra query, longer path pass)";
+    RedirectUriNormalizedMatch = "redirect-uri-normalized-match", Fail, ["AUTHZ-03"],
+        "redirect_uri is compared as a parsed URL, so /./cb, an upper-case host or an explicit default port match /cb";
+    RedirectUriPortIgnored = "redirect-uri-port-ignored", Fail, ["AUTHZ-03"],
+        "the loopback any-port exception is applied to every host, https ones included";
+    LoopbackPortExact = "loopback-port-exact", Fail, ["AUTHZ-04"],
+        "a loopback redirect_uri must name the registered port too: clients on an ephemeral port are refused";
+    RedirectUriOmittedFirstRegistered = "redirect-uri-omitted-first-registered", Fail, ["AUTHZ-05"],
+        "an omitted redirect_uri falls back to the first registered one even when several are registered";
+    ResponseTypeCodeTokenAccepted = "response-type-code-token-accepted", Fail, ["AUTHZ-06"],
+        "response_type is accepted when any of its space-separated values is code (\"code token\" passes)";
+    ResponseTypeDefaultsToCode = "response-type-defaults-to-code", Fail, ["AUTHZ-06"],
+        "a missing response_type is taken as code instead of refused";
+    ResponseTypeWrongError = "response-type-wrong-error", Fail, ["AUTHZ-06"],
+        "an unsupported response_type is answered with invalid_request instead of unsupported_response_type";
+    StateReencoded = "state-reencoded", Fail, ["AUTHZ-07"],
+        "the success redirect percent-encodes state before appending it, so special characters come back encoded twice";
+    RedirectReplacesQuery = "redirect-replaces-query", Fail, ["AUTHZ-07"],
+        "redirects to the client replace the registered redirect URI's own query with code, state and iss";
+    SuccessRedirect307 = "success-redirect-307", Fail, ["AUTHZ-07"],
+        "the code redirect that answers the login POST is a 307, which re-posts the password to the client";
+    ErrorRedirectDropsState = "error-redirect-drops-state", Fail, ["AUTHZ-08"],
+        "error redirects leave out the state the client sent";
+    LoginDenyIgnored = "login-deny-ignored", Fail, ["AUTHZ-08"],
+        "the login form's action is ignored: a user who denies is signed in and the client gets a code";
+    IssTrailingSlash = "iss-trailing-slash", Fail, ["AUTHZ-09", "DISC-14"],
+        "the redirects' iss is the issuer with a trailing slash, not the metadata issuer byte for byte";
+    IssMissingOnError = "iss-missing-on-error", Fail, ["AUTHZ-08", "DISC-14"],
+        "error redirects carry no iss although the metadata advertises it (only the code redirect has it)";
+    CodeDropsResource = "code-drops-resource", Fail, ["AUTHZ-10"],
+        "the code forgets the resource of its authorization request, so its token is for the default audience";
+    CodeTtlTenMinutes = "code-ttl-ten-minutes", Fail, ["GUIDE-08"],
+        "the login issues codes with the pending request's ten-minute lifetime instead of two minutes";
+    AuthorizeCors = "authorize-cors", Fail, ["AUTHZ-11"],
+        "the authorization endpoint gets the open CORS layer of the token endpoint";
+    ResourceRequired = "resource-required", Fail, ["GUIDE-04"],
+        "an authorization request without resource is refused with invalid_target (the guide's request sends none)";
+    PkceChallengeOptional = "pkce-challenge-optional", Fail, ["PKCE-01"],
+        "an authorization request without code_challenge is accepted, and its code redeemed without PKCE";
+    PkceMethodMissingAsS256 = "pkce-method-missing-as-s256", Fail, ["PKCE-02"],
+        "an omitted code_challenge_method is taken as S256 instead of refused as plain";
+    PkceMethodCaseInsensitive = "pkce-method-case-insensitive", Fail, ["PKCE-02"],
+        "code_challenge_method is compared case-insensitively, so s256 is taken as S256";
+    CodeEmbedsChallenge = "code-embeds-challenge", Fail, ["PKCE-07"],
+        "the code is self-contained: a random part and the base64url JSON of its binding, code_challenge included";
+    CodeChallengeEchoed = "code-challenge-echoed", Fail, ["PKCE-07"],
+        "the code redirect echoes the code_challenge back to the client";
+    PkceChallengeSyntaxUnchecked = "pkce-challenge-syntax-unchecked", Warn, ["PKCE-03"],
+        "an S256 code_challenge of any length and alphabet is accepted";
+    LoginFrameable = "login-frameable", Warn, ["AUTHZ-12"],
+        "the login page sends neither X-Frame-Options nor CSP frame-ancestors, so it can be framed";
+    LoginCookieScriptReadable = "login-cookie-script-readable", Warn, ["AUTHZ-12"],
+        "the browser-binding cookie is set without HttpOnly and SameSite";
+    LoginPageHidesRedirectHost = "login-page-hides-redirect-host", Warn, ["AUTHZ-12"],
+        "the login page names the client but not the host the code will be sent to";
+    LoginCsrfUnchecked = "login-csrf-unchecked", Warn, ["AUTHZ-12"],
+        "the login form's CSRF token is never compared with the one of the pending request";
+    UnknownScopeGranted = "unknown-scope-granted", Warn, ["AUTHZ-13"],
+        "the requested scope is granted as sent, unknown scopes included";
     // --- pkce, token and refresh ---
     PkcePlainAccepted = "pkce-plain-accepted", Fail, ["PKCE-02"],
         "code_challenge_method=plain is accepted, and the verifier compared as plain text";
@@ -134,7 +200,7 @@ catalog! {
         "invalid_grant is answered with status 401 instead of 400";
     TokenErrorsInvalidGrant = "token-errors-invalid-grant", Fail, ["TOKEN-04"],
         "every refusal of a grant is invalid_grant, whatever the reason (missing code, scope, target)";
-    CodeOtherClientRedeemed = "code-other-client-redeemed", Fail, ["TOKEN-05"],
+    CodeOtherClientRedeemed = "code-other-client-redeemed", Fail, ["TOKEN-05", "AUTHZ-10"],
         "a code issued to one client is redeemed by any registered client";
     CodeReusable = "code-reusable", Fail, ["TOKEN-06"],
         "a consumed authorization code is redeemed again (consumption result ignored)";
@@ -148,8 +214,6 @@ catalog! {
         "the token endpoint requires redirect_uri (RFC 6749 habit) though OAuth 2.1 lets it be omitted";
     CodeNeverExpires = "code-never-expires", Fail, ["TOKEN-08", "GUIDE-08"],
         "the token endpoint never checks the authorization code's expiry";
-    CodeTtl600 = "code-ttl-600", Fail, ["GUIDE-08"],
-        "codes live OAuth 2.1's ten-minute maximum instead of the guide's 120 seconds";
     GrantTypeUnchecked = "grant-type-unchecked", Fail, ["TOKEN-09"],
         "grant_type is not validated: anything but authorization_code is taken for a refresh";
     AccessTokenHs512 = "access-token-hs512", Fail, ["GUIDE-06"],

@@ -138,7 +138,7 @@ pub fn app(state: AppState) -> Router {
             get(discovery::openid_configuration),
         );
     }
-    let public = public.layer(open_cors).merge(metadata);
+    let public = public.layer(open_cors.clone()).merge(metadata);
 
     // The MCP endpoint: CORS only for the configured origins, exposing the challenge header.
     let mut mcp_headers = vec![header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT];
@@ -173,12 +173,14 @@ pub fn app(state: AppState) -> Router {
         .layer(mcp_cors);
 
     // Browser-only pages: no CORS at all (OAuth 2.1 §3.1 for the authorization endpoint).
-    let mut browser = Router::new()
-        .route("/oauth/authorize", get(authorize::authorize))
-        .route(
-            "/oauth/login",
-            get(login::login_page).post(login::login_submit),
-        );
+    let mut authorization = Router::new().route("/oauth/authorize", get(authorize::authorize));
+    if fault!(AuthorizeCors) {
+        authorization = authorization.layer(open_cors.clone());
+    }
+    let mut browser = authorization.route(
+        "/oauth/login",
+        get(login::login_page).post(login::login_submit),
+    );
     if fault!(TokenCorsMissing) {
         browser = browser.route("/oauth/token", post(token::token));
     }

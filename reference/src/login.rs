@@ -76,9 +76,10 @@ pub async fn login_submit(
         Ok(pending) => pending,
         Err(page) => return page.into_response(),
     };
-    let csrf_ok = form
-        .get("csrf_token")
-        .is_some_and(|t| ct_eq(t.as_bytes(), pending.csrf_token.as_bytes()));
+    let csrf_ok = fault!(LoginCsrfUnchecked)
+        || form
+            .get("csrf_token")
+            .is_some_and(|t| ct_eq(t.as_bytes(), pending.csrf_token.as_bytes()));
     if !csrf_ok {
         return ErrorPage::new(
             ErrorCode::AccessDenied,
@@ -93,7 +94,7 @@ pub async fn login_submit(
         issuer: state.config.issuer.clone(),
     };
 
-    if form.get("action") == Some("deny") {
+    if form.get("action") == Some("deny") && !fault!(LoginDenyIgnored) {
         if state
             .store
             .take_pending(request_id, state.clock.now())
@@ -187,6 +188,17 @@ pub async fn login_submit(
         return unknown_request().into_response();
     };
     let (code, grant_id) = match (random_token(32), random_token(16)) {
+        (Ok(code), Ok(grant)) if fault!(CodeEmbedsChallenge) => {
+            let binding = serde_json::json!({
+                "client_id": pending.client_id,
+                "code_challenge": pending.code_challenge.as_str(),
+            });
+            let encoded = base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                binding.to_string(),
+            );
+            (format!("{code}.{encoded}"), grant)
+        }
         (Ok(code), Ok(grant)) => (code, grant),
         _ => {
             return back
@@ -198,11 +210,19 @@ pub async fn login_submit(
         redirect_uri: pending.redirect_uri.clone(),
         code_challenge: pending.code_challenge.clone(),
         username: username.to_owned(),
-        resource: pending.resource.clone(),
+        resource: if fault!(CodeDropsResource) {
+            None
+        } else {
+            pending.resource.clone()
+        },
         scope: pending.scope.clone(),
         grant_id,
         issued_at: now,
-        expires_at: now.after(AUTHORIZATION_CODE_TTL),
+        expires_at: now.after(if fault!(CodeTtlTenMinutes) {
+            crate::config::PENDING_AUTHORIZATION_TTL
+        } else {
+            AUTHORIZATION_CODE_TTL
+        }),
         consumed: false,
     };
     match state
@@ -222,11 +242,30 @@ pub async fn login_submit(
     tracing::info!(client_id = %pending.client_id, user = %username, "authorization code issued");
 
     let mut params = vec![("code", code.as_str())];
+    let encoded_state;
     if let Some(s) = &pending.state {
-        params.push(("state", s));
+        if fault!(StateReencoded) {
+            encoded_state = form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            params.push(("state", &encoded_state));
+        } else {
+            params.push(("state", s));
+        }
     }
-    params.push(("iss", &state.config.issuer));
-    redirect_to_client(&pending.redirect_uri, &params, StatusCode::SEE_OTHER)
+    let issuer = if fault!(IssTrailingSlash) {
+        format!("{}/", state.config.issuer)
+    } else {
+        state.config.issuer.clone()
+    };
+    params.push(("iss", &issuer));
+    if fault!(CodeChallengeEchoed) {
+        params.push(("code_challenge", pending.code_challenge.as_str()));
+    }
+    let status = if fault!(SuccessRedirect307) {
+        StatusCode::TEMPORARY_REDIRECT
+    } else {
+        StatusCode::SEE_OTHER
+    };
+    redirect_to_client(&pending.redirect_uri, &params, status)
 }
 
 /// Security headers of every HTML page the gateway serves (login and error pages).
@@ -249,6 +288,10 @@ pub fn page_security_headers(headers: &mut HeaderMap) {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    if fault!(LoginFrameable) {
+        headers.remove(header::X_FRAME_OPTIONS);
+        headers.remove(header::CONTENT_SECURITY_POLICY);
+    }
 }
 
 /// An argon2 hash of a random password, for constant-work checks of unknown usernames. It uses
@@ -381,6 +424,7 @@ fn page(
                 )
             })
         })
+        .filter(|_| !fault!(LoginPageHidesRedirectHost))
         .unwrap_or_default();
     let agent = match &pending.resource {
         Some(Resource::Agent(id)) => state.config.agents.get(id).map(|a| a.name.clone()),

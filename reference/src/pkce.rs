@@ -63,16 +63,24 @@ impl ChallengeError {
 impl CodeChallenge {
     /// RFC 7636 §4.3/§4.4.1: validate the pair sent in the authorization request.
     pub fn parse(challenge: Option<&str>, method: Option<&str>) -> Result<Self, ChallengeError> {
-        let challenge = challenge.ok_or(ChallengeError::Missing)?;
+        let challenge = match challenge {
+            Some(challenge) => challenge,
+            None if fault!(PkceChallengeOptional) => return Ok(CodeChallenge(String::new())),
+            None => return Err(ChallengeError::Missing),
+        };
         match method {
+            None if fault!(PkceMethodMissingAsS256) => {}
             None => return Err(ChallengeError::MethodMissing),
             Some(S256) => {}
+            Some(m) if fault!(PkceMethodCaseInsensitive) && m.eq_ignore_ascii_case(S256) => {}
             Some("plain") if fault!(PkcePlainAccepted) => {
                 return Ok(CodeChallenge(challenge.to_owned()));
             }
             Some(_) => return Err(ChallengeError::MethodUnsupported),
         }
-        if challenge.len() != 43 || !challenge.bytes().all(is_base64url) {
+        if (challenge.len() != 43 || !challenge.bytes().all(is_base64url))
+            && !fault!(PkceChallengeSyntaxUnchecked)
+        {
             return Err(ChallengeError::Malformed);
         }
         Ok(CodeChallenge(challenge.to_owned()))
@@ -86,6 +94,9 @@ impl CodeChallenge {
     /// constant time. A verifier outside the §4.1 grammar never matches.
     pub fn verify(&self, code_verifier: &str) -> bool {
         if fault!(PkceVerifierUnchecked) {
+            return true;
+        }
+        if fault!(PkceChallengeOptional) && self.0.is_empty() {
             return true;
         }
         if fault!(PkcePlainAccepted) && ct_eq(code_verifier.as_bytes(), self.0.as_bytes()) {

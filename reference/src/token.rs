@@ -199,12 +199,7 @@ async fn authorization_code_grant(
     }
     let audience = requested_audience(state, params, record.resource.as_ref(), &record.username)?;
 
-    let expires_at = if fault!(CodeTtl600) {
-        record.issued_at.after(std::time::Duration::from_secs(600))
-    } else {
-        record.expires_at
-    };
-    if !record.consumed && now >= expires_at && !fault!(CodeNeverExpires) {
+    if !record.consumed && now >= record.expires_at && !fault!(CodeNeverExpires) {
         return Err(OAuthError::invalid_grant(format!(
             "the authorization code expired (codes live {} s)",
             AUTHORIZATION_CODE_TTL.as_secs()

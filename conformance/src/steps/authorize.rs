@@ -11,16 +11,17 @@
 //!   agent to an unvalidated `redirect_uri`, OAuth 2.1 §4.1.2.1).
 //!
 //! This module holds the `Given` and `When` steps and the requests they build; [`verdicts`] the
-//! `Then` steps on what came back; [`login_page`] the login page checks (AUTHZ-12);
-//! [`user_agent`] how a request is run.
+//! `Then` steps on what came back; [`binding`] what a code is bound to (AUTHZ-10);
+//! [`login_page`] the login page checks (AUTHZ-12); [`user_agent`] how a request is run.
 
+mod binding;
 mod login_page;
 pub(crate) mod user_agent;
 mod verdicts;
 
 use cucumber::{given, when};
 use serde_json::{Value, json};
-use url::Url;
+use url::{Position, Url};
 
 use self::user_agent::{Depth, is_loopback_http, redirects, short_line, short_url};
 use super::NOT_TESTABLE;
@@ -33,6 +34,9 @@ use crate::world::{Agent, ClientInfo, GatewayWorld, StepResult, get_param, set_p
 const RUN_ERROR: &str = "authorization run error";
 /// A scope no gateway defines (AUTHZ-13).
 const UNKNOWN_SCOPE: &str = "conformance.unknown-scope";
+/// A non-loopback `https` redirect URI with an explicit port (AUTHZ-03): `.example` is reserved
+/// (RFC 2606), and the user agent stops at the redirect without fetching it.
+const HTTPS_REDIRECT_URI: &str = "https://conformance.example:8443/callback";
 
 // ---- Clients with special redirect URIs ---------------------------------------------------
 
@@ -63,6 +67,15 @@ async fn client_without_port(w: &mut GatewayWorld) -> StepResult {
         .set_port(None)
         .map_err(|()| format!("internal: cannot remove the port of {requested}"))?;
     register_for(w, &[registered.to_string()], requested).await
+}
+
+/// AUTHZ-03: the any-port exception is for loopback redirect URIs only (OAuth 2.1 "Loopback
+/// Interface Redirection"); every other URI is compared as a simple string, port included.
+#[given("a client registered with an https redirect URI on a non-default port")]
+async fn client_https_with_port(w: &mut GatewayWorld) -> StepResult {
+    let uri = Url::parse(HTTPS_REDIRECT_URI)
+        .map_err(|e| format!("internal: {HTTPS_REDIRECT_URI}: {e}"))?;
+    register_for(w, &[uri.to_string()], uri).await
 }
 
 #[given("a client registered with two redirect URIs")]
@@ -345,10 +358,27 @@ fn stop_for(w: &GatewayWorld, params: &[(String, String)]) -> Result<Url, String
     }
 }
 
-/// `uri` changed in one way (AUTHZ-03, AUTHZ-04).
-fn changed(uri: &Url, change: &str) -> Result<Url, String> {
+/// `uri` changed in one way (AUTHZ-03, AUTHZ-04), as the raw string the request sends: a URL
+/// parser would undo some changes (a dot segment).
+fn changed(uri: &Url, change: &str) -> Result<String, String> {
     let mut u = uri.clone();
     match change {
+        // RFC 3986 §6.2.1: simple string comparison, no syntax-based normalisation.
+        "a dot segment in the path" => {
+            return Ok(format!(
+                "{}/.{}",
+                &uri[..Position::BeforePath],
+                &uri[Position::BeforePath..]
+            ));
+        }
+        "another port" => {
+            let other = match uri.port_or_known_default() {
+                Some(8443) => 9443,
+                _ => 8443,
+            };
+            u.set_port(Some(other))
+                .map_err(|()| format!("{NOT_TESTABLE}cannot set a port on {uri}"))?;
+        }
         "a trailing slash" => u.set_path(&format!("{}/", uri.path())),
         "an extra query parameter" => {
             u.query_pairs_mut().append_pair("conformance", "1");
@@ -383,7 +413,7 @@ fn changed(uri: &Url, change: &str) -> Result<Url, String> {
         }
         other => return Err(format!("internal: unknown redirect_uri change {other:?}")),
     }
-    Ok(u)
+    Ok(u.into())
 }
 
 #[cfg(test)]
@@ -401,17 +431,28 @@ mod tests {
             "a longer path",
             "another path",
             "the other loopback host",
+            "a dot segment in the path",
+            "another port",
         ] {
             let c = changed(&r, change).unwrap();
-            assert_ne!(c.as_str(), r.as_str(), "{change}");
+            assert_ne!(c, r.as_str(), "{change}");
         }
         assert_eq!(
-            changed(&r, "the other scheme").unwrap().as_str(),
+            changed(&r, "the other scheme").unwrap(),
             "https://127.0.0.1:8976/callback"
         );
         assert_eq!(
-            changed(&r, "the other loopback host").unwrap().as_str(),
+            changed(&r, "the other loopback host").unwrap(),
             "http://localhost:8976/callback"
+        );
+        assert_eq!(
+            changed(&r, "a dot segment in the path").unwrap(),
+            "http://127.0.0.1:8976/./callback"
+        );
+        let https = Url::parse(HTTPS_REDIRECT_URI).unwrap();
+        assert_eq!(
+            changed(&https, "another port").unwrap(),
+            "https://conformance.example:9443/callback"
         );
     }
 }
