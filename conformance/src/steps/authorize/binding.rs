@@ -8,7 +8,7 @@ use url::Url;
 
 use super::verdicts::outcome_code;
 use crate::steps::NOT_TESTABLE;
-use crate::world::{GatewayWorld, StepResult, get_param, set_param};
+use crate::world::{Agent, GatewayWorld, StepResult, get_param, set_param};
 
 /// AUTHZ-10: the code is redeemed by the client it was issued to, with its verifier.
 #[then("the authorization code yields an access token to the client it was issued to")]
@@ -66,8 +66,10 @@ async fn redeem_without_resource(w: &mut GatewayWorld) -> StepResult {
 }
 
 /// AUTHZ-10 / RFC 8707 §2: a code authorized for one resource yields no token for a wider
-/// audience. Without `resource` in the token request the token is for the authorized resource
-/// (RFC 9068 §3: `aud`), or the request is refused with `invalid_target`.
+/// audience. Without `resource` in the token request the token is for what the user authorized,
+/// or the request is refused with `invalid_target`. "What the user authorized" is measured, not
+/// assumed: the `aud` this gateway gives a token redeemed *with* that resource (a gateway whose
+/// tokens all carry one broad audience is AUD-02's SHOULD, not a broken binding).
 #[then("the token is for the authorized resource alone, or refused with invalid_target")]
 async fn token_for_authorized_resource(w: &mut GatewayWorld) -> StepResult {
     let resource = get_param(&w.authorization_params, "resource")
@@ -87,18 +89,35 @@ async fn token_for_authorized_resource(w: &mut GatewayWorld) -> StepResult {
         .take_tokens()
         .map_err(|e| format!("AUTHZ-10: neither a token nor invalid_target: {e}"))?
         .access_token;
-    let decoded = crate::jwt::decode_unverified(&token).map_err(|e| {
-        format!("{NOT_TESTABLE}the access token is not a JWT ({e}), so its audience is not visible")
-    })?;
-    let audiences = decoded.audiences();
-    let same = |a: &String| {
-        a == &resource || matches!((Url::parse(a), Url::parse(&resource)), (Ok(x), Ok(y)) if x == y)
+    let audiences = audiences_of(&token)?;
+    let honest = w
+        .obtain_tokens(Agent::Owned)
+        .await
+        .map_err(|e| format!("AUTHZ-10: a token for {resource:?} itself: {e}"))?;
+    let authorized = audiences_of(&honest.access_token)?;
+    let same = |a: &String, b: &String| {
+        a == b || matches!((Url::parse(a), Url::parse(b)), (Ok(x), Ok(y)) if x == y)
     };
-    if !audiences.is_empty() && audiences.iter().all(same) {
+    if !audiences.is_empty()
+        && audiences
+            .iter()
+            .all(|a| authorized.iter().any(|b| same(a, b)))
+    {
         Ok(())
     } else {
         Err(format!(
-            "AUTHZ-10: the code was authorized for {resource:?}, but redeemed without resource it yields a token with aud {audiences:?}: the code is not bound to its resource"
+            "AUTHZ-10: the code was authorized for {resource:?}; redeemed with that resource a token has aud {authorized:?}, but this code redeemed without resource yields aud {audiences:?}: the code is not bound to its resource"
         ))
     }
+}
+
+/// The `aud` of a JWT access token; NOT-TESTABLE for opaque tokens.
+fn audiences_of(token: &str) -> Result<Vec<String>, String> {
+    crate::jwt::decode_unverified(token)
+        .map(|decoded| decoded.audiences())
+        .map_err(|e| {
+            format!(
+                "{NOT_TESTABLE}the access token is not a JWT ({e}), so its audience is not visible"
+            )
+        })
 }
