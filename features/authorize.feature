@@ -198,6 +198,16 @@ Feature: Authorization endpoint
     When the user agent opens the login page of an authorization request
     Then the cookies set on the way to the login page are HttpOnly and SameSite
 
+  @req:AUTHZ-14 @needs:login
+  Scenario: A login with a wrong password issues no code
+    When the user submits the login form with a wrong password
+    Then no authorization code is sent to the client
+
+  @req:AUTHZ-14 @needs:login
+  Scenario: A login with an unknown username issues no code
+    When the user submits the login form with an unknown username
+    Then no authorization code is sent to the client
+
   @req:AUTHZ-12 @needs:login
   Scenario: A login form posted with a tampered CSRF token issues no code
     When the user submits the login form with a tampered CSRF token

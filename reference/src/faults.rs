@@ -179,6 +179,8 @@ catalog! {
         "the login form's CSRF token is never compared with the one of the pending request";
     UnknownScopeGranted = "unknown-scope-granted", Warn, ["AUTHZ-13"],
         "the requested scope is granted as sent, unknown scopes included";
+    LoginAnyPassword = "login-any-password", Fail, ["AUTHZ-14"],
+        "the login page accepts any password for a known username (the password check's result is ignored)";
     // --- pkce, token and refresh ---
     PkcePlainAccepted = "pkce-plain-accepted", Fail, ["PKCE-02"],
         "code_challenge_method=plain is accepted, and the verifier compared as plain text";

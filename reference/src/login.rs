@@ -141,7 +141,9 @@ pub async fn login_submit(
         .map(|u| u.password_hash.clone());
     let known_user = hash.is_some();
     let hash = hash.unwrap_or_else(|| state.dummy_password_hash.to_string());
-    let password_ok = verify_password(&state, hash, password.to_owned()).await && known_user;
+    let password_ok = (verify_password(&state, hash, password.to_owned()).await
+        || fault!(LoginAnyPassword))
+        && known_user;
 
     if !password_ok {
         let failures = state.store.record_failed_login(request_id).await;

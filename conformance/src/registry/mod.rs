@@ -363,7 +363,7 @@ mod tests {
     const CATALOG: [(&str, u32); 9] = [
         ("DISC", 17),
         ("DCR", 10),
-        ("AUTHZ", 13),
+        ("AUTHZ", 14), // AUTHZ-14 is ours: user authentication (RFC 6749 §3.1).
         ("TOKEN", 12), // TOKEN-12 is ours: the SHOULD half of TOKEN-06.
         ("PKCE", 7),
         ("BEARER", 11),

@@ -141,9 +141,54 @@ async fn cookies_protected(w: &mut GatewayWorld) -> StepResult {
     Ok(())
 }
 
+/// What the user agent changes in the login form it posts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tamper {
+    /// AUTHZ-12: the CSRF field, replaced by a random value.
+    CsrfToken,
+    /// AUTHZ-14: the profile's username with a random password.
+    WrongPassword,
+    /// AUTHZ-14: a random username with the profile's password.
+    UnknownUser,
+}
+
+impl Tamper {
+    fn describe(self) -> &'static str {
+        match self {
+            Tamper::CsrfToken => "a login form with a tampered CSRF token",
+            Tamper::WrongPassword => "a login with the profile's username and a wrong password",
+            Tamper::UnknownUser => "a login with an unknown username",
+        }
+    }
+}
+
+/// Where [`Tamper::describe`] is kept for the verdict.
+const TAMPERED: &str = "login form tampered";
+
 /// AUTHZ-12: the form the page served, posted with its CSRF field changed.
 #[when("the user submits the login form with a tampered CSRF token")]
 async fn tampered_csrf(w: &mut GatewayWorld) -> StepResult {
+    submit_tampered(w, Tamper::CsrfToken).await
+}
+
+/// AUTHZ-14 (RFC 6749 §3.1: the authorization server MUST first verify the identity of the
+/// resource owner): the real form, with a wrong password.
+#[when("the user submits the login form with a wrong password")]
+async fn wrong_password(w: &mut GatewayWorld) -> StepResult {
+    submit_tampered(w, Tamper::WrongPassword).await
+}
+
+/// AUTHZ-14: the real form, with a username nobody has.
+#[when("the user submits the login form with an unknown username")]
+async fn unknown_user(w: &mut GatewayWorld) -> StepResult {
+    submit_tampered(w, Tamper::UnknownUser).await
+}
+
+/// Opens the login page of an honest authorization request, fills its form as the profile's user
+/// would except for `tamper`, approves, and follows the answer towards the client.
+async fn submit_tampered(w: &mut GatewayWorld, tamper: Tamper) -> StepResult {
+    w.saved
+        .insert(TAMPERED.to_owned(), tamper.describe().to_owned());
     let mut jar = Jar::default();
     let page_url = open_login(w, &mut jar).await?;
     let form = user_agent::login_form(w.last_response()?, &page_url)
@@ -152,10 +197,11 @@ async fn tampered_csrf(w: &mut GatewayWorld) -> StepResult {
         let n = name.to_ascii_lowercase();
         n.contains("csrf") || n.contains("xsrf") || n == "authenticity_token" || n == "_token"
     };
-    if !form
-        .fields
-        .iter()
-        .any(|f| f.kind == "hidden" && is_csrf(&f.name))
+    if tamper == Tamper::CsrfToken
+        && !form
+            .fields
+            .iter()
+            .any(|f| f.kind == "hidden" && is_csrf(&f.name))
     {
         return Err(format!(
             "{NOT_TESTABLE}the login form has no hidden field that looks like a CSRF token (fields: {})",
@@ -167,7 +213,7 @@ async fn tampered_csrf(w: &mut GatewayWorld) -> StepResult {
         ));
     }
     let p = &w.ctx.profile;
-    let (username, password) = match (&p.username, &p.password) {
+    let (mut username, mut password) = match (&p.username, &p.password) {
         (Some(u), Some(pw)) => (u.clone(), pw.clone()),
         _ => {
             return Err(format!(
@@ -175,6 +221,15 @@ async fn tampered_csrf(w: &mut GatewayWorld) -> StepResult {
             ));
         }
     };
+    match tamper {
+        Tamper::CsrfToken => {}
+        Tamper::WrongPassword => {
+            password = format!("wrong-{}", pkce::random_string(20, pkce::UNRESERVED));
+        }
+        Tamper::UnknownUser => {
+            username = format!("nobody-{}", pkce::random_string(12, pkce::UNRESERVED));
+        }
+    }
     let user_field = p.username_field.clone().or_else(|| {
         form.fields
             .iter()
@@ -185,7 +240,7 @@ async fn tampered_csrf(w: &mut GatewayWorld) -> StepResult {
         .fields
         .iter()
         .map(|f| {
-            let value = if f.kind == "hidden" && is_csrf(&f.name) {
+            let value = if tamper == Tamper::CsrfToken && f.kind == "hidden" && is_csrf(&f.name) {
                 pkce::random_string(f.value.len().max(32), pkce::UNRESERVED)
             } else if f.kind == "password" {
                 password.clone()
@@ -219,10 +274,16 @@ async fn tampered_csrf(w: &mut GatewayWorld) -> StepResult {
     Ok(())
 }
 
+/// AUTHZ-12 / AUTHZ-14: nothing the user agent was sent to carries a code for the client.
 #[then("no authorization code is sent to the client")]
 async fn no_code_sent(w: &mut GatewayWorld) -> StepResult {
     reached_target(w)?;
-    expect_no_code_to_client(w, "a login form with a tampered CSRF token")
+    let what = w
+        .saved
+        .get(TAMPERED)
+        .cloned()
+        .unwrap_or_else(|| "the request".to_owned());
+    expect_no_code_to_client(w, &what)
 }
 
 /// Walks an honest authorization request to its login page; returns the page URL (the page is
