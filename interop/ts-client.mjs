@@ -423,8 +423,16 @@ async function useTools(client, ev) {
 function describe(error) {
   if (!error) return undefined;
   let text = error.message || String(error);
+  try {
+    // The SDK's schema errors are a JSON list of issues: say which fields and why.
+    const issues = JSON.parse(text);
+    if (Array.isArray(issues) && issues.every((i) => i.message)) {
+      text = `the response does not fit the SDK's schema: ${issues
+        .map((i) => `${(i.path ?? []).join('.') || '(root)'}: ${i.message}`).join('; ')}`;
+    }
+  } catch { /* plain message */ }
   if (error.cause?.message) text += ` (${error.cause.message})`;
-  return redactText(text);
+  return redactText(text.replace(/\s+/g, ' ').trim());
 }
 
 let failures = 0;
@@ -463,11 +471,14 @@ function report(steps, ev, error, runName, extraChecks = {}) {
 function challengeProblem() {
   const first = exchanges.find((e) => e.run === 'login' && e.step === 'challenge');
   if (!first) return 'the first MCP request was never sent without a token';
-  if (first.status !== 401) return `the first MCP request got HTTP ${first.status ?? 'nothing'}, not 401`;
+  if (first.status === undefined) return `the first MCP request got no response (${first.error ?? 'none'})`;
+  if (first.status !== 401) return `the first MCP request got HTTP ${first.status}, not 401`;
   const www = first.responseHeaders.find(([k]) => k === 'www-authenticate')?.[1];
   if (!www) return '401 without WWW-Authenticate';
   if (!/^\s*bearer\b/i.test(www)) return `WWW-Authenticate is not a Bearer challenge: ${www}`;
-  if (!/resource_metadata\s*=/.test(www)) return `WWW-Authenticate has no resource_metadata: ${www}`;
+  const metadata = www.match(/resource_metadata\s*=\s*"([^"]*)"/)?.[1] ?? www.match(/resource_metadata\s*=\s*([^\s,]+)/)?.[1];
+  if (metadata === undefined) return `WWW-Authenticate has no resource_metadata: ${www}`;
+  if (!URL.canParse(metadata)) return `resource_metadata is not an absolute URL (RFC 9728 section 5.1): ${www}`;
   return undefined;
 }
 
