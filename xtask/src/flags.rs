@@ -24,6 +24,16 @@ pub enum Command {
     /// Prove the suite can fail: run it against the reference with each named fault switched
     /// on and check that the fault's own requirement IDs catch it (the kill matrix).
     Faults(FaultsArgs),
+    /// Log in to a fresh reference with real clients (the official TS and Python SDKs, a real
+    /// browser) from the 401 onwards; PASS/FAIL per step and a summary table.
+    Interop(InteropArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InteropArgs {
+    /// Run only these clients (comma-separated: ts, python, browser); default: all three.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

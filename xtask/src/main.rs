@@ -3,13 +3,15 @@
 //! - `serve`: build and run the reference gateway with the demo world (`fixtures/reference.toml`);
 //! - `conformance`: run the suite, against the reference it starts unless `--target` is given;
 //! - `coverage`: the requirement → scenario matrix (`mcp-conformance coverage`);
-//! - `faults`: the kill matrix, the suite against the reference with each named fault on.
+//! - `faults`: the kill matrix, the suite against the reference with each named fault on;
+//! - `interop`: real clients (TS and Python SDKs, a browser) log in to the reference.
 //!
 //! Every task shells out to `cargo`; this crate depends on nothing of the workspace.
 
 mod conformance;
 mod faults;
 mod flags;
+mod interop;
 mod serve;
 mod tidy;
 
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
         flags::Command::Conformance(args) => conformance::run(&args),
         flags::Command::Coverage => coverage(),
         flags::Command::Faults(args) => faults::run(&args),
+        flags::Command::Interop(args) => interop::run(&args),
     };
     match result {
         Ok(code) => code,
