@@ -54,6 +54,12 @@ Feature: PKCE
     When the client redeems the code with another valid code_verifier
     Then the OAuth error is "invalid_grant" with status 400
 
+  @req:PKCE-04 @needs:login
+  Scenario: The code_challenge itself, sent as code_verifier, is refused with invalid_grant
+    Given a code issued for an S256 code_challenge
+    When the client redeems the code with the code_challenge as code_verifier
+    Then the OAuth error is "invalid_grant" with status 400
+
   @req:PKCE-05 @needs:login
   Scenario: A code issued for a code_challenge is not redeemed without code_verifier
     Given a code issued for an S256 code_challenge

@@ -240,6 +240,8 @@ catalog! {
         "a refresh issues a token for any resource the client names, not only the consented one";
     TokenCorsMissing = "token-cors-missing", Warn, ["TOKEN-11", "SEC-03"],
         "the token endpoint is routed outside the CORS layer: browser clients cannot redeem codes";
+    PkcePlainComparisonToo = "pkce-plain-comparison-too", Fail, ["PKCE-04"],
+        "the token endpoint also accepts a code_verifier equal to the S256 challenge (a plain comparison kept beside S256)";
     // --- bearer, tokens and the MCP endpoint ---
     BearerSchemeCaseSensitive = "bearer-scheme-case-sensitive", Fail, ["BEARER-01"],
         "the Authorization scheme must be spelled exactly `Bearer`: `bearer` and `BEARER` are ignored";

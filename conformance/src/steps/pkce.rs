@@ -13,7 +13,7 @@ use cucumber::{given, then, when};
 use crate::fuzz::{self, Flaw, Property};
 use crate::login::{AuthorizationOutcome, LoginAction};
 use crate::pkce::Pkce;
-use crate::world::{Agent, GatewayWorld, StepResult, set_param};
+use crate::world::{Agent, GatewayWorld, StepResult, get_param, set_param};
 
 /// The code a scenario redeems.
 const CODE: &str = "pkce code";
@@ -218,6 +218,17 @@ async fn redeem_with_other_verifier(w: &mut GatewayWorld) -> StepResult {
     let code = saved_code(w)?;
     let other = Pkce::generate().verifier;
     fuzz::redeem_with(w, &code, Some(&other)).await
+}
+
+/// PKCE-04: a server that also compares the `plain` way (verifier == challenge) accepts the
+/// challenge itself, which anyone who saw the authorization request knows.
+#[when("the client redeems the code with the code_challenge as code_verifier")]
+async fn redeem_with_challenge(w: &mut GatewayWorld) -> StepResult {
+    let code = saved_code(w)?;
+    let challenge = get_param(&w.authorization_params, "code_challenge")
+        .map(str::to_owned)
+        .ok_or("internal: the authorization request had no code_challenge")?;
+    fuzz::redeem_with(w, &code, Some(&challenge)).await
 }
 
 #[when("the client redeems the code without a code_verifier")]
