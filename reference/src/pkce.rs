@@ -99,9 +99,10 @@ impl CodeChallenge {
         if fault!(PkceChallengeOptional) && self.0.is_empty() {
             return true;
         }
-        if (fault!(PkcePlainAccepted) || fault!(PkcePlainComparisonToo))
-            && ct_eq(code_verifier.as_bytes(), self.0.as_bytes())
-        {
+        if fault!(PkcePlainAccepted) && ct_eq(code_verifier.as_bytes(), self.0.as_bytes()) {
+            return true;
+        }
+        if fault!(PkcePlainComparisonToo) && ct_eq(code_verifier.as_bytes(), self.0.as_bytes()) {
             return true;
         }
         if !is_valid_verifier(code_verifier) && !fault!(PkceVerifierGrammarUnchecked) {
