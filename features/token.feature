@@ -77,6 +77,12 @@ Feature: Token endpoint
     When the client redeems the same code again
     Then the access token of the first redemption is refused at the MCP endpoint
 
+  @req:TOKEN-12 @needs:login @capability:refresh
+  Scenario: Redeeming a code twice revokes the refresh token of its first redemption too
+    Given the client has redeemed a code for an access token
+    When the client redeems the same code again
+    Then the refresh token of the first redemption is refused with invalid_grant
+
   @req:TOKEN-12 @needs:login
   Scenario: A replay of a used code with a wrong code_verifier revokes nothing
     Given the client has redeemed a code for an access token

@@ -16,6 +16,7 @@ use crate::fuzz;
 use crate::http::Request;
 use crate::jwt;
 use crate::pkce::{self, Pkce};
+use crate::steps::NOT_APPLICABLE;
 use crate::steps::http::{brief, expect_oauth_error};
 use crate::world::{Agent, GatewayWorld, StepResult, set_param};
 
@@ -23,6 +24,8 @@ use crate::world::{Agent, GatewayWorld, StepResult, set_param};
 const CODE: &str = "token code";
 /// The access token of the scenario's first redemption.
 const FIRST_ACCESS_TOKEN: &str = "token first access token";
+/// The refresh token of the scenario's first redemption, when one was issued.
+const FIRST_REFRESH_TOKEN: &str = "token first refresh token";
 
 fn saved(w: &GatewayWorld, key: &str) -> Result<String, String> {
     w.saved
@@ -53,6 +56,9 @@ async fn redeemed_code(w: &mut GatewayWorld) -> StepResult {
     let tokens = w.take_tokens()?;
     w.saved
         .insert(FIRST_ACCESS_TOKEN.into(), tokens.access_token);
+    if let Some(refresh) = tokens.refresh_token {
+        w.saved.insert(FIRST_REFRESH_TOKEN.into(), refresh);
+    }
     Ok(())
 }
 
@@ -94,6 +100,45 @@ async fn first_token_revoked(w: &mut GatewayWorld) -> StepResult {
             "the code was redeemed twice, yet the access token of the first redemption still gets {} (expected 401: tokens issued from a replayed code should be revoked)",
             w.last_exchange()?.line()
         )),
+    }
+}
+
+/// OAuth 2.1 "Reuse of Authorization Codes": the refresh token is one of the tokens issued from
+/// the replayed code, so it goes with the access token.
+#[then("the refresh token of the first redemption is refused with invalid_grant")]
+async fn first_refresh_revoked(w: &mut GatewayWorld) -> StepResult {
+    let Some(refresh) = w.saved.get(FIRST_REFRESH_TOKEN).cloned() else {
+        return Err(format!(
+            "{NOT_APPLICABLE}the first redemption issued no refresh token"
+        ));
+    };
+    let client_id = w
+        .client
+        .as_ref()
+        .ok_or("internal: no client yet")?
+        .client_id
+        .clone();
+    let mut params = vec![
+        ("grant_type".to_owned(), "refresh_token".to_owned()),
+        ("refresh_token".to_owned(), refresh),
+        ("client_id".to_owned(), client_id),
+    ];
+    if let Some(resource) = crate::world::get_param(&w.authorization_params, "resource") {
+        params.push(("resource".to_owned(), resource.to_owned()));
+    }
+    w.token_request(&params).await?;
+    let ex = w.last_exchange()?;
+    let resp = ex.response()?;
+    let error = resp
+        .json()
+        .and_then(|j| j.get("error")?.as_str().map(str::to_owned));
+    if resp.status == 400 && error.as_deref() == Some("invalid_grant") {
+        Ok(())
+    } else {
+        Err(format!(
+            "the code was redeemed twice, yet the refresh token of the first redemption still gets {} (expected 400 invalid_grant: tokens issued from a replayed code should be revoked)",
+            ex.line()
+        ))
     }
 }
 
