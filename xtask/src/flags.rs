@@ -24,6 +24,9 @@ pub enum Command {
     /// Prove the suite can fail: run it against the reference with each named fault switched
     /// on and check that the fault's own requirement IDs catch it (the kill matrix).
     Faults(FaultsArgs),
+    /// Run the suite against the official TypeScript SDK's example OAuth server (a real peer)
+    /// with its profile and baseline; writes docs/peer-report.md.
+    Peer,
 }
 
 #[derive(Debug, clap::Args)]

@@ -3,13 +3,15 @@
 //! - `serve`: build and run the reference gateway with the demo world (`fixtures/reference.toml`);
 //! - `conformance`: run the suite, against the reference it starts unless `--target` is given;
 //! - `coverage`: the requirement → scenario matrix (`mcp-conformance coverage`);
-//! - `faults`: the kill matrix, the suite against the reference with each named fault on.
+//! - `faults`: the kill matrix, the suite against the reference with each named fault on;
+//! - `peer`: the suite against the TypeScript SDK's example server (`docs/peer-report.md`).
 //!
 //! Every task shells out to `cargo`; this crate depends on nothing of the workspace.
 
 mod conformance;
 mod faults;
 mod flags;
+mod peer;
 mod serve;
 mod tidy;
 
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
         flags::Command::Conformance(args) => conformance::run(&args),
         flags::Command::Coverage => coverage(),
         flags::Command::Faults(args) => faults::run(&args),
+        flags::Command::Peer => peer::run(),
     };
     match result {
         Ok(code) => code,
