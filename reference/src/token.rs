@@ -70,9 +70,12 @@ pub async fn token(
     headers: HeaderMap,
     OAuthBody(body): OAuthBody,
 ) -> Result<Response, OAuthError> {
-    let json = fault!(TokenJsonBodyAccepted)
-        && content_type_is(&headers, "application/json") == Some(true);
-    if content_type_is(&headers, "application/x-www-form-urlencoded") != Some(true) && !json {
+    if fault!(TokenJsonBodyServerError)
+        && content_type_is(&headers, "application/json") == Some(true)
+    {
+        return Err(OAuthError::server_error());
+    }
+    if content_type_is(&headers, "application/x-www-form-urlencoded") != Some(true) {
         return Err(OAuthError::invalid_request(
             "the token request must be application/x-www-form-urlencoded (OAuth 2.1 section 3.2)",
         ));
@@ -83,11 +86,7 @@ pub async fn token(
             "clients of this gateway are public: send client_id in the body, no client authentication",
         ));
     }
-    let params = if json {
-        Params::parse(&json_as_form(&body))
-    } else {
-        Params::parse(&body)
-    };
+    let params = Params::parse(&body);
     if params.is_repeated("resource") {
         // RFC 8707 §2 allows several resources; this gateway issues tokens for one at a time.
         return Err(OAuthError::new(
@@ -377,18 +376,4 @@ fn token_response(body: TokenResponse) -> Response {
     }
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
-}
-
-/// The fault `token-json-body-accepted`: a JSON object body read as if it were a form.
-fn json_as_form(body: &[u8]) -> Vec<u8> {
-    let object: std::collections::BTreeMap<String, serde_json::Value> =
-        serde_json::from_slice(body).unwrap_or_default();
-    let mut form = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in &object {
-        match value {
-            serde_json::Value::String(s) => form.append_pair(name, s),
-            other => form.append_pair(name, &other.to_string()),
-        };
-    }
-    form.finish().into_bytes()
 }

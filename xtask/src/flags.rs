@@ -27,6 +27,9 @@ pub enum Command {
     /// Log in to a fresh reference with real clients (the official TS and Python SDKs, a real
     /// browser) from the 401 onwards; PASS/FAIL per step and a summary table.
     Interop(InteropArgs),
+    /// Run the suite against the official TypeScript SDK's example OAuth server (a real peer)
+    /// with its profile and baseline; writes docs/peer-report.md.
+    Peer,
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,6 +5,7 @@
 //! - `coverage`: the requirement → scenario matrix (`mcp-conformance coverage`);
 //! - `faults`: the kill matrix, the suite against the reference with each named fault on;
 //! - `interop`: real clients (TS and Python SDKs, a browser) log in to the reference.
+//! - `peer`: the suite against the TypeScript SDK's example server (`docs/peer-report.md`).
 //!
 //! Every task shells out to `cargo`; this crate depends on nothing of the workspace.
 
@@ -12,6 +13,7 @@ mod conformance;
 mod faults;
 mod flags;
 mod interop;
+mod peer;
 mod serve;
 mod tidy;
 
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         flags::Command::Coverage => coverage(),
         flags::Command::Faults(args) => faults::run(&args),
         flags::Command::Interop(args) => interop::run(&args),
+        flags::Command::Peer => peer::run(),
     };
     match result {
         Ok(code) => code,

@@ -185,6 +185,16 @@ async fn redeem_as_json(w: &mut GatewayWorld) -> StepResult {
     Ok(())
 }
 
+/// OAuth 2.1 "Token Request" binds the client to form encoding, not the server to refusing JSON:
+/// either a 400 `invalid_request` JSON error or a token response is conformant.
+#[then("the JSON token request is refused with invalid_request or answered with a token")]
+async fn json_refused_or_answered(w: &mut GatewayWorld) -> StepResult {
+    if w.last_exchange()?.response()?.status == 200 {
+        return fuzz::expect_token(w);
+    }
+    crate::steps::http::expect_oauth_error(w, &[400], &["invalid_request"])
+}
+
 /// `name=value`, appended to the honest redemption.
 #[when(expr = "the client redeems the code with the extra parameter {string}")]
 async fn redeem_with_extra(w: &mut GatewayWorld, pair: String) -> StepResult {
