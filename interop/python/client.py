@@ -236,6 +236,8 @@ class Recorder:
             return "refresh" if grant == "refresh_token" else "token"
         if url == self.mcp_url.split("?", 1)[0] and self.run == 1 and not self.token_issued:
             return "challenge"
+        if b'"notifications/initialized"' in request_body(request):
+            return "initialize"  # sent by initialize(), possibly after the next step began
         return self.mcp_step
 
     async def on_request(self, request: httpx2.Request) -> None:
@@ -272,7 +274,7 @@ class Recorder:
     def note_transport_error(self, exc: BaseException) -> None:
         for ex in self.pending.values():
             if ex.status is None and ex.error is None:
-                ex.error = f"{type(exc).__name__}: {exc}"
+                ex.error = describe(exc)
 
     def of(self, step: str, run: int) -> list[Exchange]:
         return [ex for ex in self.exchanges if ex.step == step and ex.run == run]
@@ -526,6 +528,8 @@ class SdkLogCapture(logging.Handler):
 def describe(exc: BaseException) -> str:
     leaves = list(leaf_exceptions(exc))
     exc = next((e for e in leaves if isinstance(e, StepError)), leaves[0] if leaves else exc)
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return f"no answer within {STEP_TIMEOUT:.0f} s"
     msg = str(exc) or repr(exc)
     return redact(f"{type(exc).__name__}: {msg}" if not isinstance(exc, StepError) else msg)
 
@@ -613,15 +617,8 @@ def whoami_names(result: Any, username: str) -> tuple[bool, str]:
     return False, f"the result does not name {username}: {blob[:300]!r}"
 
 
-async def mcp_steps(rep: Reporter, session: ClientSession, run: int, username: str, init_done: bool) -> None:
+async def mcp_steps(rep: Reporter, session: ClientSession, run: int, username: str) -> None:
     rec = rep.recorder
-    if not init_done:
-        rec.mcp_step = "initialize"
-        try:
-            init = await with_timeout("initialize", session.initialize)
-        except Exception as exc:
-            rep.fail("initialize", run, describe(exc))
-        rep.ok("initialize")
     rec.mcp_step = "tools/list"
     try:
         tools = await with_timeout("tools/list", session.list_tools)
@@ -647,8 +644,7 @@ def check_auth_steps(rep: Reporter, error: BaseException | None, browser: Headle
     """Judges challenge → token from what was recorded; the first failing step is reported."""
     rec = rep.recorder
     step_error = find_step_error(error)
-    sdk_error = rep.log.last_error() if error is not None else None
-    err_text = step_error.reason if step_error else (sdk_error or (describe(error) if error else None))
+    err_text = error_text(rep, error) if error is not None else None
     fail_stage = step_error.step if step_error else rec.stage
 
     def failing(step: str, check: str | None) -> None:
@@ -712,13 +708,9 @@ def check_auth_steps(rep: Reporter, error: BaseException | None, browser: Headle
             check = f"token_type is {body.get('token_type')!r}, not Bearer"
     failing("token", check)
 
-    if error is not None:  # the auth steps passed but the SDK still failed: it failed in initialize
-        rep.fail("initialize", 1, err_text or "failed")
 
-
-async def run1(rep: Reporter, env: dict[str, str], storage: MemoryTokenStorage, browser: HeadlessBrowser) -> OAuthClientProvider:
-    rec = rep.recorder
-    provider = OAuthClientProvider(
+def new_provider(env: dict[str, str], storage: MemoryTokenStorage, browser: HeadlessBrowser) -> OAuthClientProvider:
+    return OAuthClientProvider(
         server_url=env["INTEROP_MCP_URL"],
         client_metadata=OAuthClientMetadata(
             client_name="interop python sdk client",
@@ -731,19 +723,55 @@ async def run1(rep: Reporter, env: dict[str, str], storage: MemoryTokenStorage, 
         redirect_handler=browser.redirect_handler,
         callback_handler=browser.callback_handler,
     )
-    rec.run, rec.mcp_step = 1, "initialize"
-    async with httpx2.AsyncClient(auth=provider, event_hooks=rec.hooks(), timeout=httpx2.Timeout(30, read=60)) as http:
-        async with streamable_http_client(env["INTEROP_MCP_URL"], http_client=http) as (read, write):
-            async with ClientSession(read, write, read_timeout_seconds=STEP_TIMEOUT) as session:
-                error: BaseException | None = None
-                try:
-                    await with_timeout("initialize", session.initialize)
-                except Exception as exc:
-                    rec.note_transport_error(exc)
-                    error = exc
-                check_auth_steps(rep, error, browser)
-                rep.ok("initialize")
-                await mcp_steps(rep, session, 1, env["INTEROP_USERNAME"], init_done=True)
+
+
+async def session_run(rep: Reporter, env: dict[str, str], provider: OAuthClientProvider, run: int, judge_auth) -> None:
+    """A new httpx2 client, Streamable HTTP transport and ClientSession: initialize (during which the
+    SDK's OAuth runs), tools/list, tools/call whoami. `judge_auth(error)` reports the steps the SDK's
+    OAuth went through (and raises Failed at the first failing one)."""
+    rec = rep.recorder
+    rec.run, rec.mcp_step = run, "initialize"
+    judged = False
+
+    def judge(error: BaseException | None) -> None:
+        nonlocal judged
+        judged = True
+        judge_auth(error)
+        if error is not None:
+            rep.fail("initialize", run, error_text(rep, error))
+
+    try:
+        async with httpx2.AsyncClient(auth=provider, event_hooks=rec.hooks(), timeout=httpx2.Timeout(30, read=60)) as http:
+            async with streamable_http_client(env["INTEROP_MCP_URL"], http_client=http) as (read, write):
+                async with ClientSession(read, write, read_timeout_seconds=STEP_TIMEOUT) as session:
+                    error: BaseException | None = None
+                    try:
+                        await with_timeout("initialize", session.initialize)
+                    except Exception as exc:
+                        error = exc
+                    judge(error)
+                    rep.ok("initialize")
+                    await mcp_steps(rep, session, run, env["INTEROP_USERNAME"])
+    except Exception as exc:
+        # An OAuth failure inside the SDK ends the transport's task group, not the initialize() call.
+        if any(isinstance(e, Failed) for e in leaf_exceptions(exc)):
+            raise Failed() from None
+        rec.note_transport_error(exc)
+        if not judged:
+            judge(exc)
+        rep.fail(rec.mcp_step, run, error_text(rep, exc))
+
+
+def error_text(rep: Reporter, error: BaseException) -> str:
+    step_error = find_step_error(error)
+    if step_error:
+        return step_error.reason
+    return rep.log.last_error() or describe(error)
+
+
+async def run1(rep: Reporter, env: dict[str, str], storage: MemoryTokenStorage, browser: HeadlessBrowser) -> OAuthClientProvider:
+    provider = new_provider(env, storage, browser)
+    await session_run(rep, env, provider, 1, lambda error: check_auth_steps(rep, error, browser))
     return provider
 
 
@@ -767,43 +795,38 @@ async def run2(rep: Reporter, env: dict[str, str], provider: OAuthClientProvider
             rep.fail("refresh", 2, f"advancing the gateway clock answered HTTP {r.status_code}")
         CLIENT_CLOCK.offset += CLOCK_ADVANCE
         # the old access token must now be expired at the gateway, or this run proves nothing
-        probe = await plain.post(
-            env["INTEROP_MCP_URL"],
-            headers={"authorization": f"Bearer {old.access_token}", "accept": "application/json, text/event-stream"},
-            json={"jsonrpc": "2.0", "id": 0, "method": "ping"},
-        )
-        await probe.aread()
+        try:
+            probe = await plain.post(
+                env["INTEROP_MCP_URL"],
+                headers={"authorization": f"Bearer {old.access_token}", "accept": "application/json, text/event-stream"},
+                json={"jsonrpc": "2.0", "id": 0, "method": "ping"},
+            )
+            await probe.aread()
+        except httpx2.HTTPError as exc:
+            rec.note_transport_error(exc)
+            rep.fail("refresh", 2, f"the MCP endpoint did not answer after the clock moved: {exc}")
         if probe.status_code != 401:
             rep.fail("refresh", 2, f"after advancing the clock {CLOCK_ADVANCE} s the old access token still gets HTTP {probe.status_code}, not 401")
 
-    # a new httpx2 client, transport and session with the stored tokens
-    async with httpx2.AsyncClient(auth=provider, event_hooks=rec.hooks(), timeout=httpx2.Timeout(30, read=60)) as http:
-        async with streamable_http_client(env["INTEROP_MCP_URL"], http_client=http) as (read, write):
-            async with ClientSession(read, write, read_timeout_seconds=STEP_TIMEOUT) as session:
-                error: BaseException | None = None
-                try:
-                    await with_timeout("initialize", session.initialize)
-                except Exception as exc:
-                    rec.note_transport_error(exc)
-                    error = exc
-                step_error = find_step_error(error)
-                err_text = step_error.reason if step_error else (rep.log.last_error() or (describe(error) if error else None))
-                refreshes = [ex for ex in rec.of("refresh", 2) if ex.method == "POST" and ex.request_form().get("grant_type") == "refresh_token"]
-                if browser.authorize_calls > 1:
-                    rep.fail("refresh", 2, "the SDK started a new authorization instead of refreshing the token")
-                if not refreshes:
-                    rep.fail("refresh", 2, "the SDK sent no refresh_token grant" + (f" ({err_text})" if err_text else ""))
-                last = refreshes[-1]
-                if last.status != 200:
-                    rep.fail("refresh", 2, f"the refresh_token grant answered HTTP {last.status}" + (f" ({err_text})" if err_text else ""))
-                new = storage.tokens
-                if new is None or not new.access_token or new.access_token == old.access_token:
-                    rep.fail("refresh", 2, "the refresh did not yield a new access token")
-                rep.ok("refresh")
-                if error is not None:
-                    rep.fail("initialize", 2, err_text or "failed")
-                rep.ok("initialize")
-                await mcp_steps(rep, session, 2, env["INTEROP_USERNAME"], init_done=True)
+    def judge_refresh(error: BaseException | None) -> None:
+        step_error = find_step_error(error)
+        err_text = f" ({error_text(rep, error)})" if error is not None else ""
+        if step_error and step_error.step == "refresh":
+            rep.fail("refresh", 2, step_error.reason)
+        refreshes = [ex for ex in rec.of("refresh", 2) if ex.method == "POST" and ex.request_form().get("grant_type") == "refresh_token"]
+        if not refreshes:
+            rep.fail("refresh", 2, "the SDK sent no refresh_token grant" + err_text)
+        if refreshes[-1].status != 200:
+            rep.fail("refresh", 2, f"the refresh_token grant answered HTTP {refreshes[-1].status}" + err_text)
+        body = refreshes[-1].json() or {}
+        if not body.get("access_token") or body.get("access_token") == old.access_token:
+            rep.fail("refresh", 2, "the refresh response carries no new access_token")
+        if storage.tokens is None or storage.tokens.access_token != body.get("access_token"):
+            rep.fail("refresh", 2, "the SDK did not store the refreshed token" + err_text)
+        rep.ok("refresh")
+
+    # a new httpx2 client, transport and session, with the stored tokens
+    await session_run(rep, env, provider, 2, judge_refresh)
 
 
 async def main() -> int:
