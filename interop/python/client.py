@@ -40,7 +40,8 @@ import mcp.shared.auth_utils as sdk_auth_utils
 from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthMetadata, OAuthToken, ProtectedResourceMetadata
+from pydantic import ValidationError
 
 REDIRECT_URI = "http://127.0.0.1:8976/callback"  # never listened on: only the Location header is read
 STEP_TIMEOUT = 60.0
@@ -226,14 +227,15 @@ class Recorder:
         if self.forced_step:
             return self.forced_step
         url = str(request.url).split("?", 1)[0]
-        meta = self.as_metadata()
+        body = request_body(request)
         if "/.well-known/" in url:
             return "discovery"
-        if request.method == "POST" and (url == meta.get("registration_endpoint") or (not meta and url.endswith("/register"))):
-            return "registration"
-        if request.method == "POST" and (url == meta.get("token_endpoint") or (not meta and url.endswith("/token"))):
-            grant = parse_qs(request_body(request).decode("utf-8", "replace")).get("grant_type", [""])[0]
-            return "refresh" if grant == "refresh_token" else "token"
+        if request.method == "POST" and url != self.mcp_url.split("?", 1)[0]:
+            if b"grant_type=" in body:
+                grant = parse_qs(body.decode("utf-8", "replace")).get("grant_type", [""])[0]
+                return "refresh" if grant == "refresh_token" else "token"
+            if b'"redirect_uris"' in body:
+                return "registration"
         if url == self.mcp_url.split("?", 1)[0] and self.run == 1 and not self.token_issued:
             return "challenge"
         if b'"notifications/initialized"' in request_body(request):
@@ -640,7 +642,19 @@ async def mcp_steps(rep: Reporter, session: ClientSession, run: int, username: s
     rec.mcp_step = "close"
 
 
-def check_auth_steps(rep: Reporter, error: BaseException | None, browser: HeadlessBrowser) -> None:
+def invalid_reason(doc: dict[str, Any], model: Any) -> str:
+    """Why the SDK's own model refuses a recorded metadata document, if it does."""
+    if not doc:
+        return " (none was fetched with 200 and a JSON object)"
+    try:
+        model.model_validate(doc)
+    except ValidationError as exc:
+        errs = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
+        return f" (the document fails the SDK's {model.__name__}: {errs})"
+    return ""
+
+
+def check_auth_steps(rep: Reporter, error: BaseException | None, browser: HeadlessBrowser, provider: OAuthClientProvider) -> None:
     """Judges challenge → token from what was recorded; the first failing step is reported."""
     rec = rep.recorder
     step_error = find_step_error(error)
@@ -668,12 +682,13 @@ def check_auth_steps(rep: Reporter, error: BaseException | None, browser: Headle
         check = f"401 without resource_metadata in WWW-Authenticate: {first.response_header('www-authenticate')!r}"
     failing("challenge", check)
 
-    # discovery
+    # discovery: what the SDK itself accepted (its OAuth context), explained from what was fetched
     check = None
-    if not rec.prm():
-        check = "no protected resource metadata (200 with a JSON object) was fetched"
-    elif not rec.as_metadata():
-        check = "no authorization server metadata (200 with a JSON object) was fetched"
+    ctx = provider.context
+    if ctx.protected_resource_metadata is None:
+        check = "the SDK accepted no protected resource metadata" + invalid_reason(rec.prm(), ProtectedResourceMetadata)
+    elif ctx.oauth_metadata is None:
+        check = "the SDK accepted no authorization server metadata" + invalid_reason(rec.as_metadata(), OAuthMetadata)
     failing("discovery", check)
 
     # registration
@@ -771,7 +786,7 @@ def error_text(rep: Reporter, error: BaseException) -> str:
 
 async def run1(rep: Reporter, env: dict[str, str], storage: MemoryTokenStorage, browser: HeadlessBrowser) -> OAuthClientProvider:
     provider = new_provider(env, storage, browser)
-    await session_run(rep, env, provider, 1, lambda error: check_auth_steps(rep, error, browser))
+    await session_run(rep, env, provider, 1, lambda error: check_auth_steps(rep, error, browser, provider))
     return provider
 
 
