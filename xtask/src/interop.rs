@@ -74,6 +74,7 @@ pub fn run(args: &InteropArgs) -> anyhow::Result<ExitCode> {
         }
         let prepared = match client {
             "python" => ensure_venv(&root),
+            "browser" => ensure_node_modules(&root).and_then(|()| ensure_chromium()),
             _ => ensure_node_modules(&root),
         };
         let outcome = match prepared {
@@ -158,6 +159,46 @@ fn ensure_node_modules(root: &Path) -> anyhow::Result<()> {
         bail!("npm ci --prefix interop failed");
     }
     eprintln!("xtask: npm ci took {:.1}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Debian's Chromium for the browser client (`$CHROMIUM`, default `/usr/bin/chromium`). When it
+/// is missing and we are root on a machine with apt (a fresh CI machine), it is installed with
+/// `apt-get install chromium chromium-driver`; otherwise the error says what to install.
+fn ensure_chromium() -> anyhow::Result<()> {
+    let chromium = env_or("CHROMIUM", "/usr/bin/chromium");
+    if Path::new(&chromium).is_file() {
+        return Ok(());
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if chromium != "/usr/bin/chromium" || !is_root || !Path::new("/usr/bin/apt-get").is_file() {
+        bail!(
+            "{chromium} is missing: install Debian's chromium (apt-get install chromium chromium-driver) or set CHROMIUM"
+        );
+    }
+    eprintln!("xtask: {chromium} is missing: apt-get install chromium chromium-driver");
+    let started = Instant::now();
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !apt(&["install", "-y", "-qq", "chromium", "chromium-driver"])
+        && !(apt(&["update", "-qq"])
+            && apt(&["install", "-y", "-qq", "chromium", "chromium-driver"]))
+    {
+        bail!("apt-get install chromium chromium-driver failed");
+    }
+    eprintln!(
+        "xtask: chromium installed in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
