@@ -139,14 +139,26 @@ async function printExchanges() {
       continue;
     }
     const body = ex.responseBody ? await ex.responseBody.catch(() => '') : '';
+    if (ex.allRequestHeaders) ex.requestHeaders = await ex.allRequestHeaders.catch(() => ex.requestHeaders);
+    if (ex.allResponseHeaders) ex.responseHeaders = await ex.allResponseHeaders.catch(() => ex.responseHeaders);
+    const isHtml = /text\/html/i.test(pickHeaders(ex.responseHeaders, ['content-type'])['content-type'] ?? '');
     console.log(`  - ${ex.via}: ${ex.method} ${redact(ex.url)} -> ${ex.status ?? ex.error ?? 'no answer'}`);
     const reqHeaders = pickHeaders(ex.requestHeaders, ['origin', 'content-type', 'authorization', 'accept', 'cookie', 'access-control-request-method', 'access-control-request-headers']);
     if (Object.keys(reqHeaders).length) console.log(`      request headers: ${JSON.stringify(redactHeaders(reqHeaders))}`);
     if (ex.requestBody) console.log(`      request body: ${excerpt(redact(ex.requestBody))}`);
     const resHeaders = pickHeaders(ex.responseHeaders, ['location', 'content-type', 'www-authenticate', 'access-control-allow-origin', 'access-control-allow-methods', 'access-control-allow-headers', 'access-control-expose-headers', 'set-cookie', 'cache-control']);
     if (Object.keys(resHeaders).length) console.log(`      response headers: ${JSON.stringify(redactHeaders(resHeaders))}`);
-    if (body) console.log(`      response body: ${excerpt(redact(body))}`);
+    if (body) console.log(`      response ${isHtml ? 'page text' : 'body'}: ${excerpt(isHtml ? htmlText(redact(body)) : redact(body))}`);
   }
+}
+
+// What a person would read on an HTML page: no head, styles or scripts; form fields by name.
+function htmlText(html) {
+  return String(html)
+    .replace(/<head[\s\S]*?<\/head>|<style[\s\S]*?<\/style>|<script[\s\S]*?<\/script>/gi, ' ')
+    .replace(/<(input|button)\b([^>]*)>/gi, (_, tag, attrs) => ` [${tag} ${(attrs.match(/name="([^"]*)"/) ?? [])[1] ?? ''}] `)
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
 }
 
 function pickHeaders(headers, names) {
@@ -195,6 +207,7 @@ function watchBrowser(context) {
       via: 'browser', method: request.method(), url: request.url(),
       requestHeaders: request.headers(), requestBody: request.postData() ?? undefined,
     };
+    ex.allRequestHeaders = request.allHeaders();   // with the cookies (redacted when printed)
     byRequest.set(request, ex);
     record(ex);
   });
@@ -203,6 +216,7 @@ function watchBrowser(context) {
     if (!ex) return;
     ex.status = response.status();
     ex.responseHeaders = response.headers();
+    ex.allResponseHeaders = response.allHeaders();
     ex.responseBody = response.status() >= 300 && response.status() < 400
       ? Promise.resolve('')
       : response.text().catch(() => '');
@@ -552,7 +566,8 @@ async function loginByClicking(browser) {
     const { prm, as } = await step('discovery', () => discovery(prmUrl));
     const client = await step('registration', () => register(as, redirectUri));
     const { verifier, challenge: codeChallenge } = pkce();
-    const state = base64url(crypto.randomBytes(16));
+    // Standard base64 (with + / =): the state must come back byte for byte, however encoded.
+    const state = crypto.randomBytes(16).toString('base64').replace(/^/, 'b+/');
     const authorizeUrl = authorizationUrl(as, prm, client, redirectUri, codeChallenge, state, scope);
     await screenshotOnFailure(page, 'login page',
       step('login page', () => showLoginPage(page, authorizeUrl, path.join(ARTIFACTS, 'login-page.png'))));
@@ -605,7 +620,7 @@ async function inspectorWay(browser) {
     console.log(`note: port ${INSPECTOR_PORT} is taken; the page runs on port ${port}, an origin the MCP endpoint need not allow, so cors: challenge and cors: mcp are not run`);
   }
   const onInspectorPort = port === INSPECTOR_PORT;
-  const origin = onInspectorPort ? `http://localhost:${port}` : `http://127.0.0.1:${port}`;
+  const origin = `http://127.0.0.1:${port}`;   // Inspector's http://localhost:6274 without the IPv6/IPv4 guess
   const redirectUri = `${origin}/oauth/callback`;
   const context = await browser.newContext();
   watchBrowser(context);
@@ -630,7 +645,14 @@ async function inspectorWay(browser) {
       ({ prmUrl, scope } = await step('cors: challenge', async () => {
         const r = readable(await inPage(([url, body]) => window.inspector.postMcp(url, body), MCP_URL, initializeRequest(1)), 'the MCP endpoint');
         check(r.status === 401, `the unauthenticated MCP request got ${r.status}, not 401`);
-        check(r.wwwAuthenticate, 'WWW-Authenticate is not readable by the page (Access-Control-Expose-Headers lacks it)');
+        if (!r.wwwAuthenticate) {
+          // Playwright sees the headers CORS hides from the page: tell "absent" from "not exposed".
+          const seen = exchanges.find((ex) => ex.via === 'browser' && ex.method === 'POST' && ex.url === MCP_URL && ex.status === 401);
+          const sent = seen && (await seen.allResponseHeaders.catch(() => seen.responseHeaders))['www-authenticate'];
+          throw new Error(sent
+            ? `the 401 carries WWW-Authenticate but the page cannot read it (Access-Control-Expose-Headers lacks it): ${sent}`
+            : 'the 401 has no WWW-Authenticate header');
+        }
         const params = challengeParams(r.wwwAuthenticate);
         check(params.resource_metadata, `WWW-Authenticate has no resource_metadata: ${r.wwwAuthenticate}`);
         return { prmUrl: new URL(params.resource_metadata, MCP_URL).href, scope: params.scope };
@@ -701,6 +723,34 @@ async function inspectorWay(browser) {
       const direct = await nodeFetch(url, { headers: { origin, accept: 'application/json' } });
       const acao = direct.headers.get('access-control-allow-origin');
       check(!acao, `the authorization endpoint answers Origin ${origin} with Access-Control-Allow-Origin: ${acao}`);
+    });
+
+    await step('cors: mcp refuses other origins', async () => {
+      // A page on an origin the gateway does not list: its fetch must not be readable, and the
+      // gateway must answer 403 to that Origin even with a valid token (MCP Streamable HTTP,
+      // "Security Warning": servers must validate Origin).
+      const other = inspectorServer(callbackRecorder());
+      const otherOrigin = `http://127.0.0.1:${await listen(other, 0)}`;
+      const otherPage = await context.newPage();
+      watchConsole(otherPage, 'other-origin page');
+      try {
+        await otherPage.goto(`${otherOrigin}/`, { waitUntil: 'load' });
+        await otherPage.waitForFunction(() => window.inspector !== undefined);
+        const r = await otherPage.evaluate(([url, body, token]) => window.inspector.postMcp(url, body, token), [MCP_URL, WHOAMI, tokens.access_token]);
+        check(!r.ok, `a page on ${otherOrigin} read the MCP endpoint's answer (status ${r.status}, access-control-allow-origin: ${r.acao})`);
+        const direct = await nodeFetch(MCP_URL, {
+          method: 'POST',
+          headers: {
+            origin: otherOrigin, 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+            authorization: `Bearer ${tokens.access_token}`,
+          },
+          body: JSON.stringify(WHOAMI),
+        });
+        check(direct.status === 403, `a request with Origin ${otherOrigin} and a valid token got ${direct.status}, not 403`);
+      } finally {
+        await otherPage.close();
+        other.close();
+      }
     });
   } catch (error) {
     if (!(error instanceof StepFailed)) throw error;
