@@ -348,7 +348,7 @@ async function register(as, redirectUri) {
     body: JSON.stringify(clientMetadata(redirectUri)),
   });
   learnSecret(r.json?.client_secret);
-  check(r.status === 201 || r.status === 200, `registration answered ${r.status}`);
+  check(r.status === 201 || r.status === 200, `registration answered ${r.status}${oauthError(r.json)}`);
   check(r.json?.client_id, 'registration returned no client_id');
   return r.json;
 }
@@ -375,10 +375,14 @@ function tokenRequest(code, redirectUri, client, verifier, prm) {
   };
 }
 
+function oauthError(body) {
+  return body?.error ? ` (${body.error}${body.error_description ? `: ${body.error_description}` : ''})` : '';
+}
+
 function checkTokens(status, tokens) {
   learnSecret(tokens?.access_token);
   learnSecret(tokens?.refresh_token);
-  check(status === 200, `the token endpoint answered ${status}`);
+  check(status === 200, `the token endpoint answered ${status}${oauthError(tokens)}`);
   check(tokens?.access_token, 'no access_token in the token response');
   check(/^bearer$/i.test(tokens.token_type ?? ''), `token_type is ${JSON.stringify(tokens.token_type)}, not Bearer`);
   return tokens;
@@ -498,7 +502,7 @@ async function approvingButton(form) {
 // query as our server recorded it.
 async function logIn(page, redirectUri, recorder) {
   const form = page.locator('form:has(input[type="password"])').first();
-  const username = form.locator('input[autocomplete="username"], input[name="username"], input[type="email"], input[type="text"]').first();
+  const username = form.locator('input[autocomplete="username"], input[name="username"], input[type="email"], input[type="text"], input:not([type])').first();
   await username.click();
   await username.pressSequentially(USERNAME);
   const password = form.locator('input[type="password"]').first();
@@ -676,7 +680,7 @@ async function inspectorWay(browser) {
       const r = readable(await inPage(([url, body]) => window.inspector.postJson(url, body), as.registration_endpoint, clientMetadata(redirectUri)), 'the registration endpoint');
       const c = json(r, 'registration');
       learnSecret(c.client_secret);
-      check(r.status === 201 || r.status === 200, `registration answered ${r.status}`);
+      check(r.status === 201 || r.status === 200, `registration answered ${r.status}${oauthError(c)}`);
       check(c.client_id, 'registration returned no client_id');
       return c;
     });
