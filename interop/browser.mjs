@@ -54,7 +54,8 @@ const SECRET_NAMES = [
   'client_secret', 'id_token',
 ];
 const SECRET_HEADERS = new Set(['authorization', 'cookie', 'set-cookie', 'proxy-authorization']);
-const knownSecrets = new Set([PASSWORD]);
+const knownSecrets = new Set();
+learnSecret(PASSWORD);   // also redacted by name in forms, whatever its length
 
 function learnSecret(value) {
   if (typeof value === 'string' && value.length >= 6) knownSecrets.add(value);
