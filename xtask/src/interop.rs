@@ -189,10 +189,10 @@ fn ensure_chromium() -> anyhow::Result<()> {
             .map(|s| s.success())
             .unwrap_or(false)
     };
-    if !apt(&["install", "-y", "-qq", "chromium", "chromium-driver"])
-        && !(apt(&["update", "-qq"])
-            && apt(&["install", "-y", "-qq", "chromium", "chromium-driver"]))
-    {
+    let install = ["install", "-y", "-qq", "chromium", "chromium-driver"];
+    // The package lists of a fresh machine may be empty or stale: update once and retry.
+    let installed = apt(&install) || (apt(&["update", "-qq"]) && apt(&install));
+    if !installed {
         bail!("apt-get install chromium chromium-driver failed");
     }
     eprintln!(
