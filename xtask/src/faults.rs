@@ -388,6 +388,15 @@ struct Row {
 }
 
 impl Row {
+    /// The named requirements with their verdicts, `ID{between}VERDICT` joined by `sep`.
+    fn named(&self, between: &str, sep: &str) -> String {
+        self.verdicts
+            .iter()
+            .map(|(id, v)| format!("{id}{between}{v}"))
+            .collect::<Vec<_>>()
+            .join(sep)
+    }
+
     fn to_json(&self) -> Value {
         json!({
             "fault": self.fault.name,
@@ -459,17 +468,12 @@ fn terminal_table(rows: &[Row]) -> String {
         "fault", "verdict", "named"
     );
     for row in rows {
-        let named: Vec<String> = row
-            .verdicts
-            .iter()
-            .map(|(id, v)| format!("{id}={v}"))
-            .collect();
         let _ = writeln!(
             out,
             "{:width$}  {:8}  {:24}  {}",
             row.fault.name,
             if row.killed { "killed" } else { "SURVIVED" },
-            named.join(" "),
+            row.named("=", " "),
             row.caught_by.join(" ")
         );
     }
@@ -499,18 +503,13 @@ fn markdown(rows: &[Row], musts: usize, coverage_ok: bool) -> String {
         },
     );
     for row in rows {
-        let named: Vec<String> = row
-            .verdicts
-            .iter()
-            .map(|(id, v)| format!("{id} {v}"))
-            .collect();
         let _ = writeln!(
             out,
             "| `{}` | {} | {} | {} | {} | {} |",
             row.fault.name,
             row.fault.summary.replace('|', "\\|"),
             row.fault.expect,
-            named.join(", "),
+            row.named(" ", ", "),
             if row.killed { "yes" } else { "**no**" },
             row.caught_by.join(", ")
         );
