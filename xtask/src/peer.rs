@@ -79,8 +79,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let run_started = Instant::now();
     let mut worst = 0;
     let mut reports = Vec::new();
+    let mut ports = Vec::new();
     for (name, areas) in PASSES {
         let (mcp_port, auth_port) = (free_port()?, free_port()?);
+        ports.push((mcp_port, auth_port));
         let log = std::fs::File::create(out.join(format!("server-{name}.log")))?;
         let child = Command::new("node")
             .current_dir(&root)
@@ -131,7 +133,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
         out.join("report.json"),
         serde_json::to_string_pretty(&merged)?,
     )?;
-    std::fs::write(root.join(REPORT_MD), markdown(&merged, &reports))?;
+    std::fs::write(
+        root.join(REPORT_MD),
+        stable(&markdown(&merged, &reports), &ports),
+    )?;
     eprintln!(
         "xtask: wrote target/peer/report.json and {REPORT_MD}; the peer runs took {:.1}s",
         run_started.elapsed().as_secs_f64()
@@ -209,6 +214,83 @@ fn merge(reports: &[(&str, Value)]) -> Value {
 
 fn text<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The report without what changes from run to run, so the committed file changes only when a
+/// verdict does: the passes' ports become `MCP_PORT` / `MCP_AUTH_PORT`, the peer's client ids
+/// (and session) ids, UUIDs, `<uuid>`, and the suite's random `state` values `<state>`.
+fn stable(markdown: &str, ports: &[(u16, u16)]) -> String {
+    let mut out = without_states(markdown);
+    for (mcp, auth) in ports {
+        for host in ["localhost", "127.0.0.1"] {
+            out = out
+                .replace(&format!("{host}:{mcp}"), &format!("{host}:MCP_PORT"))
+                .replace(&format!("{host}:{auth}"), &format!("{host}:MCP_AUTH_PORT"));
+        }
+    }
+    let bytes: Vec<char> = out.chars().collect();
+    let shape = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    let mut result = String::with_capacity(out.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let candidate = bytes.get(i..i + shape.len());
+        let is_uuid = candidate.is_some_and(|c| {
+            c.iter().zip(shape.chars()).all(|(&ch, s)| {
+                if s == '-' {
+                    ch == '-'
+                } else {
+                    ch.is_ascii_hexdigit()
+                }
+            })
+        });
+        if is_uuid {
+            result.push_str("<uuid>");
+            i += shape.len();
+            // The peer's SSE event ids: `<session uuid>_<milliseconds>_<random>`.
+            let rest: String = bytes[i..].iter().take(24).collect();
+            if let Some(tail) = rest.strip_prefix('_')
+                && let Some((millis, random)) = tail.split_once('_')
+                && !millis.is_empty()
+                && millis.bytes().all(|b| b.is_ascii_digit())
+            {
+                let random_len = random.bytes().take_while(u8::is_ascii_alphanumeric).count();
+                result.push_str("_<event>");
+                i += 1 + millis.len() + 1 + random_len;
+            }
+        } else {
+            result.push(bytes[i]);
+            i += 1;
+        }
+    }
+    result
+}
+
+/// `state=VALUE` and `though "VALUE" was sent` with the random value replaced by `<state>`.
+fn without_states(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let next = [("state=", None), ("though \"", Some('"'))]
+            .into_iter()
+            .filter_map(|(marker, end)| rest.find(marker).map(|at| (at, marker, end)))
+            .min_by_key(|(at, _, _)| *at);
+        let Some((at, marker, end)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..at + marker.len()]);
+        rest = &rest[at + marker.len()..];
+        let stop = rest
+            .find(|c: char| match end {
+                Some(e) => c == e,
+                None => matches!(c, '&' | ')' | ' ' | '|' | '"' | '\n'),
+            })
+            .unwrap_or(rest.len());
+        if stop > 0 {
+            out.push_str("<state>");
+        }
+        rest = &rest[stop..];
+    }
 }
 
 /// Table-safe one-liner: no newlines, no pipes, at most `max` characters.
@@ -354,4 +436,29 @@ fn sdk_version() -> String {
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .and_then(|v| v["version"].as_str().map(str::to_owned))
         .unwrap_or_else(|| "(version unknown)".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_hides_ports_client_ids_and_event_ids() {
+        assert_eq!(
+            stable(
+                "id: 8413a64b-c1dd-4104-826d-4666d842c18b_1795995492063_cziyg52a\\ndata",
+                &[]
+            ),
+            "id: <uuid>_<event>\\ndata"
+        );
+        assert_eq!(
+            without_states("with code=<redacted>&state=rRU~q.T_v) and though \"N7l-6B\" was sent"),
+            "with code=<redacted>&state=<state>) and though \"<state>\" was sent"
+        );
+        let text = "POST http://localhost:33695/register → 201 (client_id Some(\"8413a64b-c1dd-4104-826d-4666d842c18b\")); AS http://127.0.0.1:40001/token; port 33695 alone stays";
+        assert_eq!(
+            stable(text, &[(33695, 40001)]),
+            "POST http://localhost:MCP_PORT/register → 201 (client_id Some(\"<uuid>\")); AS http://127.0.0.1:MCP_AUTH_PORT/token; port 33695 alone stays"
+        );
+    }
 }
