@@ -237,10 +237,10 @@ impl BearerError {
             // The guide's example, verbatim: relative, and the gateway's root metadata.
             metadata = "/.well-known/oauth-protected-resource".to_owned();
         }
-        let scope = if fault!(BearerChallengeOffersOfflineAccess) {
-            format!("{SCOPE} offline_access")
+        let scope: std::borrow::Cow<'static, str> = if fault!(BearerChallengeOffersOfflineAccess) {
+            format!("{SCOPE} offline_access").into()
         } else {
-            SCOPE.to_owned()
+            SCOPE.into()
         };
         let challenge = |error: Option<(&str, &str)>| {
             let mut value = format!(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use crate::flags::ConformanceArgs;
-use crate::project_root;
+use crate::{cargo, project_root};
 
 pub fn run(args: &ConformanceArgs) -> anyhow::Result<ExitCode> {
     let root = project_root();
@@ -22,20 +22,14 @@ pub fn run(args: &ConformanceArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .any(|a| a == "--target" || a.starts_with("--target="));
     let build_started = Instant::now();
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .current_dir(&root)
-        .args(["build", "--quiet", "-p", "mcp-gateway-conformance"]);
+    let mut build = vec!["build", "--quiet", "-p", "mcp-gateway-conformance"];
     if !target_given {
-        build.args(["-p", "mcp-gateway-reference"]);
+        build.extend(["-p", "mcp-gateway-reference"]);
     }
     if args.release {
-        build.arg("--release");
+        build.push("--release");
     }
-    let status = build.status().context("running cargo build")?;
-    if !status.success() {
-        bail!("cargo build failed");
-    }
+    cargo(&root, &build)?;
     let profile_dir = if args.release { "release" } else { "debug" };
     let bin_dir = root.join("target").join(profile_dir);
     eprintln!(

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use crate::conformance::start_reference;
 use crate::flags::FaultsArgs;
-use crate::project_root;
+use crate::{cargo, project_root};
 
 /// One catalog entry, as `mcp-gateway-reference faults` prints it.
 #[derive(Debug, Clone)]
@@ -270,18 +270,6 @@ fn build(root: &Path, out: &Path) -> anyhow::Result<PathBuf> {
         ],
     )?;
     Ok(faulty)
-}
-
-fn cargo(root: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let status = Command::new(env!("CARGO"))
-        .current_dir(root)
-        .args(args)
-        .status()
-        .context("running cargo")?;
-    if !status.success() {
-        bail!("cargo {} failed", args.join(" "));
-    }
-    Ok(())
 }
 
 fn catalog(faulty: &Path) -> anyhow::Result<Vec<Fault>> {

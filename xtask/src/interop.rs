@@ -15,7 +15,7 @@ use anyhow::{Context as _, bail};
 
 use crate::conformance::start_reference;
 use crate::flags::InteropArgs;
-use crate::project_root;
+use crate::{cargo, project_root};
 
 /// The clients, in the order they run.
 const CLIENTS: &[&str] = &["ts", "python", "browser"];
@@ -45,14 +45,7 @@ pub fn run(args: &InteropArgs) -> anyhow::Result<ExitCode> {
     let selected = select(&args.only)?;
 
     let started = Instant::now();
-    let status = Command::new(env!("CARGO"))
-        .current_dir(&root)
-        .args(["build", "--quiet", "-p", "mcp-gateway-reference"])
-        .status()
-        .context("running cargo build")?;
-    if !status.success() {
-        bail!("cargo build -p mcp-gateway-reference failed");
-    }
+    cargo(&root, &["build", "--quiet", "-p", "mcp-gateway-reference"])?;
     eprintln!(
         "xtask: reference built in {:.1}s",
         started.elapsed().as_secs_f64()
@@ -144,8 +137,13 @@ fn client_command(client: &str, root: &Path) -> Command {
 }
 
 /// `npm ci --prefix interop` when `interop/node_modules` is missing.
-fn ensure_node_modules(root: &Path) -> anyhow::Result<()> {
-    if root.join("interop/node_modules").is_dir() {
+/// The pinned npm packages in `interop/node_modules` (`npm ci --prefix interop` when the SDK is
+/// not there); also used by `cargo xtask peer`.
+pub fn ensure_node_modules(root: &Path) -> anyhow::Result<()> {
+    if root
+        .join("interop/node_modules/@modelcontextprotocol/sdk/package.json")
+        .is_file()
+    {
         return Ok(());
     }
     eprintln!("xtask: interop/node_modules is missing: npm ci --prefix interop");

@@ -41,6 +41,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs `cargo ARGS` in the workspace root; an error names the command when it fails.
+fn cargo(root: &std::path::Path, args: &[&str]) -> anyhow::Result<()> {
+    let status = std::process::Command::new(env!("CARGO"))
+        .current_dir(root)
+        .args(args)
+        .status()
+        .map_err(|e| anyhow::anyhow!("running cargo: {e}"))?;
+    anyhow::ensure!(status.success(), "cargo {} failed", args.join(" "));
+    Ok(())
+}
+
 /// The workspace root (xtask lives one level below it).
 fn project_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use serde_json::Value;
 
-use crate::project_root;
+use crate::interop::ensure_node_modules;
+use crate::{cargo, project_root};
 
 const SERVER: &str = "interop/node_modules/@modelcontextprotocol/sdk/dist/esm/examples/server/simpleStreamableHttp.js";
 const PROFILE: &str = "fixtures/targets/ts-sdk-example.toml";
@@ -49,28 +50,11 @@ const PASSES: &[(&str, &[&str])] = &[
 pub fn run() -> anyhow::Result<ExitCode> {
     let root = project_root();
     let started = Instant::now();
-    if !root
-        .join("interop/node_modules/@modelcontextprotocol/sdk/package.json")
-        .exists()
-    {
-        eprintln!("xtask: interop/node_modules missing: npm ci --prefix interop");
-        let status = Command::new("npm")
-            .current_dir(&root)
-            .args(["ci", "--prefix", "interop"])
-            .status()
-            .context("running npm ci (is Node.js installed?)")?;
-        if !status.success() {
-            bail!("npm ci --prefix interop failed");
-        }
-    }
-    let status = Command::new(env!("CARGO"))
-        .current_dir(&root)
-        .args(["build", "--quiet", "-p", "mcp-gateway-conformance"])
-        .status()
-        .context("running cargo build")?;
-    if !status.success() {
-        bail!("cargo build failed");
-    }
+    ensure_node_modules(&root)?;
+    cargo(
+        &root,
+        &["build", "--quiet", "-p", "mcp-gateway-conformance"],
+    )?;
     eprintln!("xtask: built in {:.1}s", started.elapsed().as_secs_f64());
 
     let out = root.join("target/peer");
